@@ -1,0 +1,24 @@
+# The README's two commands: `make run` (the main job) and `make test`.
+# Both set up .venv first if needed: torch's CPU build before the rest, so that
+# no dependency pulls the multi-GB CUDA build.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TORCH ?= torch==2.13.0
+
+.PHONY: setup run test
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet "$(TORCH)"
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+run: setup
+	$(BIN)/python -m spacy project run all
+
+test: setup
+	$(BIN)/python -m pytest

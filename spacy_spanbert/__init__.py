@@ -1,0 +1,18 @@
+"""SpanBERT for spaCy: a shared encoder, span-based NER and spancat span representations."""
+
+from . import architectures, suggesters
+from .encoder_component import make_spanbert
+from .hf_loading import EncoderLoadError, UnsupportedEncoderError
+from .ner import SpanBertNER, make_spanbert_ner
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "architectures",
+    "suggesters",
+    "make_spanbert",
+    "make_spanbert_ner",
+    "SpanBertNER",
+    "EncoderLoadError",
+    "UnsupportedEncoderError",
+]

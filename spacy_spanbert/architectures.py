@@ -1,0 +1,116 @@
+"""Registered architectures: the encoder, its inline tok2vec form, and the span models."""
+
+from typing import Any, Callable, Dict, List, Tuple
+
+from spacy.tokens import Doc, Span
+from spacy.util import registry
+from spacy_transformers.data_classes import FullTransformerBatch
+from spacy_transformers.layers import split_trf_batch, trfs2arrays
+from thinc.api import Maxout, Model, Relu, Softmax_v2, chain, list2ragged, with_getitem
+from thinc.types import Floats2d, Ragged
+
+from .layers.encoder import SpanBertTransformerModel
+from .layers.span_boundary import span_boundary_features
+from .layers.span_rows import doc_spans_to_rows, ragged_to_rows
+
+SpanGetter = Callable[[List[Doc]], List[List[Span]]]
+
+
+@registry.architectures("spacy_spanbert.SpanBertEncoder.v1")
+def build_spanbert_encoder(
+    name: str,
+    get_spans: SpanGetter,
+    tokenizer_config: Dict[str, Any] = {"use_fast": True},
+    transformer_config: Dict[str, Any] = {},
+    mixed_precision: bool = False,
+    grad_scaler_config: Dict[str, Any] = {},
+) -> Model[List[Doc], FullTransformerBatch]:
+    """SpanBERT (or any BERT-family model) as a spacy-transformers TransformerModel.
+
+    name (str): A hub id such as "SpanBERT/spanbert-base-cased" or a local directory.
+    get_spans: Cuts docs into windows the encoder can take (e.g. strided spans), so
+        long documents are covered whole.
+    """
+    return SpanBertTransformerModel(
+        name,
+        get_spans,
+        tokenizer_config,
+        transformer_config,
+        mixed_precision,
+        grad_scaler_config,
+    )
+
+
+@registry.architectures("spacy_spanbert.SpanBertTok2Vec.v1")
+def build_spanbert_tok2vec(
+    name: str,
+    get_spans: SpanGetter,
+    pooling: Model[Ragged, Floats2d],
+    tokenizer_config: Dict[str, Any] = {"use_fast": True},
+    transformer_config: Dict[str, Any] = {},
+    mixed_precision: bool = False,
+    grad_scaler_config: Dict[str, Any] = {},
+    grad_factor: float = 1.0,
+) -> Model[List[Doc], List[Floats2d]]:
+    """The encoder inline in a component, giving one vector per spaCy token.
+
+    Same layout as spacy-transformers' Tok2VecTransformer.v3, which is what a
+    TransformerListener becomes after `nlp.replace_listeners`.
+    """
+    encoder = SpanBertTransformerModel(
+        name,
+        get_spans,
+        tokenizer_config,
+        transformer_config,
+        mixed_precision,
+        grad_scaler_config,
+    )
+    return chain(chain(encoder, split_trf_batch()), trfs2arrays(pooling, grad_factor))
+
+
+@registry.architectures("spacy_spanbert.SpanBertNER.v1")
+def build_span_ner_model(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    max_span_width: int = 10,
+    width_embedding_size: int = 32,
+    with_head: bool = False,
+    hidden_size: int = 150,
+    dropout: float = 0.1,
+) -> Model[Tuple[List[Doc], Ragged], Floats2d]:
+    """Score candidate spans over the labels plus "no entity".
+
+    Input: docs and their candidate spans (token offsets per doc, as spaCy's
+    suggesters give them). Output: one probability row per candidate; the last
+    column is "no entity".
+    max_span_width (int): Longest candidate span, in tokens.
+    """
+    features = span_boundary_features(width_embedding_size, max_span_width, with_head)
+    scorer = chain(Relu(nO=hidden_size, dropout=dropout, normalize=True), Softmax_v2())
+    model = chain(
+        with_getitem(0, chain(tok2vec, list2ragged())),
+        doc_spans_to_rows(),
+        features,
+        scorer,
+    )
+    model.set_ref("tok2vec", tok2vec)
+    model.set_ref("span_features", features)
+    model.set_ref("scorer", scorer)
+    model.attrs["max_span_width"] = max_span_width
+    return model
+
+
+@registry.architectures("spacy_spanbert.SpanBoundaryReducer.v1")
+def build_span_boundary_reducer(
+    hidden_size: int = 128,
+    width_embedding_size: int = 32,
+    max_width: int = 10,
+    with_head: bool = True,
+) -> Model[Ragged, Floats2d]:
+    """A reducer for spaCy's `spacy.SpanCategorizer.v1`: each span's token vectors to
+    [first; last; head; width], then a hidden layer (as spaCy's mean_max reducer has).
+    """
+    return chain(
+        ragged_to_rows(),
+        span_boundary_features(width_embedding_size, max_width, with_head),
+        Maxout(nO=hidden_size, normalize=True, dropout=0.0),
+    )

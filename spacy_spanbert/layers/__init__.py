@@ -1,0 +1,10 @@
+from .encoder import SpanBertTransformerModel
+from .span_boundary import span_boundary_features
+from .span_rows import doc_spans_to_rows, ragged_to_rows
+
+__all__ = [
+    "SpanBertTransformerModel",
+    "span_boundary_features",
+    "doc_spans_to_rows",
+    "ragged_to_rows",
+]

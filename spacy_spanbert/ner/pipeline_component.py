@@ -1,0 +1,300 @@
+"""`spanbert_ner`: named entities from scored candidate spans, written to `doc.ents`."""
+
+import warnings
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
+
+import numpy
+from spacy import Errors
+from spacy.attrs import ENT_IOB
+from spacy.language import Language
+from spacy.pipeline.trainable_pipe import TrainablePipe
+from spacy.scorer import get_ner_prf
+from spacy.tokens import Doc, Span, SpanGroup
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, Optimizer, set_dropout_rate, to_numpy
+from thinc.types import Floats2d, Ragged
+
+from ..suggesters import build_sentence_ngram_suggester
+from .decoding import best_labels, greedy_non_overlapping
+from .targets import candidate_targets
+
+DEFAULT_MODEL_CONFIG = """
+[model]
+@architectures = "spacy_spanbert.SpanBertNER.v1"
+max_span_width = 10
+width_embedding_size = 32
+with_head = false
+hidden_size = 150
+dropout = 0.1
+
+[model.tok2vec]
+@architectures = "spacy_spanbert.SpanBertTok2Vec.v1"
+name = "SpanBERT/spanbert-base-cased"
+tokenizer_config = {"use_fast": true}
+transformer_config = {}
+mixed_precision = false
+grad_scaler_config = {}
+grad_factor = 1.0
+
+[model.tok2vec.get_spans]
+@span_getters = "spacy-transformers.strided_spans.v1"
+window = 128
+stride = 96
+
+[model.tok2vec.pooling]
+@layers = "reduce_mean.v1"
+"""
+DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
+IOB_BEGIN, IOB_INSIDE = 3, 1
+
+
+@Language.factory(
+    "spanbert_ner",
+    assigns=["doc.ents", "token.ent_iob", "token.ent_type", "doc.spans"],
+    default_config={
+        "model": DEFAULT_MODEL,
+        "threshold": 0.0,
+        "scores_key": "spanbert_ner",
+        "head_lr_scale": 10.0,
+        "scorer": {"@scorers": "spacy.ner_scorer.v1"},
+    },
+    default_score_weights={
+        "ents_f": 1.0,
+        "ents_p": 0.0,
+        "ents_r": 0.0,
+        "ents_per_type": None,
+    },
+)
+def make_spanbert_ner(
+    nlp: Language,
+    name: str,
+    model: Model[Tuple[List[Doc], Ragged], Floats2d],
+    threshold: float,
+    scores_key: str,
+    head_lr_scale: float,
+    scorer: Optional[Callable],
+) -> "SpanBertNER":
+    """Span-based NER: score every span of up to `max_span_width` tokens, keep the best.
+
+    threshold (float): Least probability for a predicted entity to be kept.
+    scores_key (str): `doc.spans[scores_key]` holds the entities this component
+        predicted, with their probabilities in `.attrs["scores"]`.
+    head_lr_scale (float): The span head's learning rate as a multiple of the
+        optimizer's (which the encoder gets). The head starts from random weights
+        and needs a faster rate than the pretrained encoder, as in SpanBERT's own
+        fine-tuning (task parameters at 10x or more the encoder's rate).
+    """
+    return SpanBertNER(
+        nlp.vocab,
+        model,
+        name,
+        threshold=threshold,
+        scores_key=scores_key,
+        head_lr_scale=head_lr_scale,
+        scorer=scorer,
+    )
+
+
+class SpanBertNER(TrainablePipe):
+    """Named entities from span boundary representations (SpanBERT, Lee et al. 2017).
+
+    Entities already on the doc are kept, as spaCy's `ner` keeps them: predictions
+    that overlap them are dropped, and tokens left without an entity are set to O.
+    """
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model[Tuple[List[Doc], Ragged], Floats2d],
+        name: str = "spanbert_ner",
+        *,
+        threshold: float = 0.0,
+        scores_key: str = "spanbert_ner",
+        head_lr_scale: float = 10.0,
+        scorer: Optional[Callable] = get_ner_prf,
+    ) -> None:
+        if "max_span_width" not in model.attrs:
+            raise ValueError(
+                f"'{name}' needs a span model that declares its max_span_width, such "
+                "as spacy_spanbert.SpanBertNER.v1."
+            )
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.scorer = scorer
+        self.cfg: Dict = {
+            "labels": [],
+            "threshold": threshold,
+            "scores_key": scores_key,
+            "head_lr_scale": head_lr_scale,
+        }
+        self.suggester = build_sentence_ngram_suggester(1, self.max_span_width)
+
+    @property
+    def max_span_width(self) -> int:
+        return int(self.model.attrs["max_span_width"])
+
+    @property
+    def labels(self) -> Tuple[str, ...]:
+        return tuple(self.cfg["labels"])
+
+    @property
+    def label_data(self) -> List[str]:
+        return list(self.labels)
+
+    def add_label(self, label: str) -> int:
+        """Add an entity label; only before the output layer is sized at initialize."""
+        if not isinstance(label, str):
+            raise ValueError(Errors.E187)
+        if label in self.labels:
+            return 0
+        if self.model.get_ref("scorer").has_dim("nO"):
+            raise ValueError(
+                f"Can't add label '{label}' to '{self.name}' after initialize: its "
+                "output layer is sized for its labels. Add labels before initialize."
+            )
+        self.cfg["labels"].append(label)
+        self.vocab.strings.add(label)
+        return 1
+
+    def predict(self, docs: Iterable[Doc]) -> Tuple[Ragged, Floats2d]:
+        """Candidate spans per doc and, for each, probabilities over labels + none."""
+        docs = list(docs)
+        candidates = self.suggester(docs, ops=self.model.ops)
+        if candidates.dataXd.shape[0] == 0:
+            return candidates, self.model.ops.alloc2f(0, len(self.labels) + 1)
+        return candidates, self.model.predict((docs, candidates))
+
+    def set_annotations(
+        self, docs: Iterable[Doc], candidates_probs: Tuple[Ragged, Floats2d]
+    ) -> None:
+        candidates, probs = candidates_probs
+        spans = to_numpy(candidates.dataXd)
+        lengths = to_numpy(candidates.lengths)
+        best, best_p, keep = best_labels(to_numpy(probs), self.cfg["threshold"])
+        offset = 0
+        for doc, n_candidates in zip(docs, lengths):
+            rows = offset + numpy.flatnonzero(keep[offset : offset + n_candidates])
+            offset += n_candidates
+            iob = doc.to_array(ENT_IOB)
+            preset = (iob == IOB_BEGIN) | (iob == IOB_INSIDE)
+            kept = rows[greedy_non_overlapping(spans[rows], best_p[rows], preset)]
+            ents = [
+                Span(doc, int(start), int(end), label=self.labels[best[row]])
+                for row, (start, end) in zip(kept, spans[kept])
+            ]
+            doc.set_ents(list(doc.ents) + ents, default="outside")
+            group = SpanGroup(doc, name=self.cfg["scores_key"], spans=ents)
+            group.attrs["scores"] = best_p[kept].astype("float32")
+            doc.spans[self.cfg["scores_key"]] = group
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, "SpanBertNER.update")
+        docs = [eg.predicted for eg in examples]
+        candidates = self.suggester(docs, ops=self.model.ops)
+        if candidates.dataXd.shape[0] == 0:
+            return losses
+        set_dropout_rate(self.model, drop)
+        probs, backprop = self.model.begin_update((docs, candidates))
+        loss, d_probs = self.get_loss(examples, (candidates, probs))
+        backprop(d_probs)
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def finish_update(self, sgd: Optimizer) -> None:
+        """Update the encoder at the optimizer's rate and the span head at
+        `head_lr_scale` times it."""
+        head_ids = {
+            node.id
+            for ref in ("span_features", "scorer")
+            for node in self.model.get_ref(ref).walk()
+        }
+        for node in self.model.walk():
+            for shim in node.shims:
+                shim.finish_update(sgd)
+            lr_scale = self.cfg["head_lr_scale"] if node.id in head_ids else 1.0
+            for name in node.param_names:
+                if node.has_grad(name):
+                    param, _ = sgd(
+                        (node.id, name),
+                        node.get_param(name),
+                        node.get_grad(name),
+                        lr_scale=lr_scale,
+                    )
+                    node.set_param(name, param)
+
+    def get_loss(
+        self, examples: Iterable[Example], candidates_probs: Tuple[Ragged, Floats2d]
+    ) -> Tuple[float, Floats2d]:
+        """Mean cross-entropy over the candidates, and its gradient for the softmax."""
+        candidates, probs = candidates_probs
+        ops = self.model.ops
+        targets, weights = candidate_targets(
+            examples,
+            to_numpy(candidates.dataXd),
+            to_numpy(candidates.lengths),
+            {label: i for i, label in enumerate(self.labels)},
+            self.max_span_width,
+        )
+        rows = numpy.arange(len(targets))
+        norm = max(float(weights.sum()), 1.0)
+        target_p = to_numpy(probs)[rows, targets]
+        loss = float(-(weights * numpy.log(numpy.maximum(target_p, 1e-8))).sum() / norm)
+        one_hot = numpy.zeros(probs.shape, dtype="float32")
+        one_hot[rows, targets] = 1.0
+        d_probs = (probs - ops.asarray2f(one_hot)) * ops.asarray2f(weights[:, None] / norm)
+        return loss, d_probs
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[List[str]] = None,
+    ) -> None:
+        """Take labels from `labels` or the examples' entities; size the model."""
+        validate_get_examples(get_examples, "SpanBertNER.initialize")
+        for label in labels or []:
+            self.add_label(label)
+        sample: List[Example] = []
+        n_ents = n_too_wide = 0
+        for eg in get_examples():
+            for ent in eg.reference.ents:
+                if labels is None:
+                    self.add_label(ent.label_)
+                n_ents += 1
+                n_too_wide += len(ent) > self.max_span_width
+            if len(sample) < 10:
+                sample.append(eg)
+        if not self.labels:
+            raise ValueError(
+                f"'{self.name}' has no entity labels to learn: the training examples "
+                "have no doc.ents and no labels were given. Pass labels through "
+                f"[initialize.components.{self.name}.labels] or train on data with entities."
+            )
+        if n_too_wide:
+            warnings.warn(
+                f"{n_too_wide} of {n_ents} gold entities are longer than "
+                f"max_span_width={self.max_span_width} tokens; '{self.name}' can't "
+                "predict them. Raise the model's max_span_width to cover them."
+            )
+        docs = [eg.predicted for eg in sample if len(eg.predicted)]
+        if not docs:
+            docs = [Doc(self.vocab, words=["initialize"])]
+        candidates = self.suggester(docs, ops=self.model.ops)
+        Y = self.model.ops.alloc2f(candidates.dataXd.shape[0], len(self.labels) + 1)
+        self.model.initialize(X=(docs, candidates), Y=Y)

@@ -1,0 +1,84 @@
+"""Gold targets for candidate spans, matched on whole arrays rather than span by span."""
+
+from typing import Dict, Iterable, List, Tuple
+
+import numpy
+from numpy.typing import NDArray
+from spacy.training import Example
+
+MISSING_TAGS = (None, "-")
+
+
+def candidate_targets(
+    examples: Iterable[Example],
+    spans: NDArray[numpy.int32],
+    lengths: NDArray[numpy.int32],
+    label_map: Dict[str, int],
+    max_width: int,
+) -> Tuple[NDArray[numpy.int32], NDArray[numpy.float32]]:
+    """The gold column of every candidate and its weight in the loss.
+
+    Candidates that are no gold entity get the "no entity" column (len(label_map)).
+    Candidates touching a token whose entity annotation is missing get weight 0:
+    nothing is known about them (the same policy as spaCy's `ner`).
+    """
+    examples = list(examples)
+    doc_lengths = numpy.asarray([len(eg.predicted) for eg in examples], dtype="int64")
+    doc_offsets = numpy.cumsum(doc_lengths) - doc_lengths
+    cand_offsets = numpy.repeat(doc_offsets, lengths)
+    cand_starts = spans[:, 0] + cand_offsets
+    cand_widths = spans[:, 1] - spans[:, 0]
+    cand_keys = cand_starts * (max_width + 1) + cand_widths
+
+    gold_starts, gold_widths, gold_labels = _gold_spans(examples, doc_offsets, label_map)
+    targets = numpy.full(len(spans), len(label_map), dtype="int32")
+    fits = gold_widths <= max_width
+    gold_keys = gold_starts[fits] * (max_width + 1) + gold_widths[fits]
+    order = numpy.argsort(cand_keys, kind="stable")
+    sorted_keys = cand_keys[order]
+    pos = numpy.searchsorted(sorted_keys, gold_keys)
+    pos_in = numpy.minimum(pos, max(len(sorted_keys) - 1, 0))
+    found = (pos < len(sorted_keys)) & (sorted_keys[pos_in] == gold_keys)
+    targets[order[pos_in[found]]] = gold_labels[fits][found]
+
+    missing = _missing_tokens(examples, int(doc_lengths.sum()))
+    missing_before = numpy.concatenate([[0], numpy.cumsum(missing)])
+    touches_missing = missing_before[cand_starts + cand_widths] > missing_before[cand_starts]
+    weights = numpy.where(touches_missing, 0.0, 1.0).astype("float32")
+    return targets, weights
+
+
+def _gold_spans(
+    examples: List[Example], doc_offsets: NDArray[numpy.int64], label_map: Dict[str, int]
+) -> Tuple[NDArray[numpy.int64], NDArray[numpy.int64], NDArray[numpy.int32]]:
+    starts: List[int] = []
+    widths: List[int] = []
+    labels: List[int] = []
+    for offset, eg in zip(doc_offsets, examples):
+        for ent in eg.get_aligned_spans_y2x(eg.reference.ents):
+            starts.append(int(offset) + ent.start)
+            widths.append(ent.end - ent.start)
+            if ent.label_ not in label_map:
+                raise ValueError(
+                    f"Gold entity label '{ent.label_}' is not among the component's "
+                    f"labels {sorted(label_map)}: add it at initialize "
+                    "(from the training data or a labels file)."
+                )
+            labels.append(label_map[ent.label_])
+    return (
+        numpy.asarray(starts, dtype="int64"),
+        numpy.asarray(widths, dtype="int64"),
+        numpy.asarray(labels, dtype="int32"),
+    )
+
+
+def _missing_tokens(examples: List[Example], n_tokens: int) -> NDArray[numpy.bool_]:
+    """Per predicted token: is its entity annotation unknown in the reference?"""
+    flags = []
+    for eg in examples:
+        if eg.reference.has_annotation("ENT_IOB", require_complete=True):
+            flags.append(numpy.zeros(len(eg.predicted), dtype=bool))
+        else:
+            tags = eg.get_aligned_ner()
+            flags.append(numpy.asarray([tag in MISSING_TAGS for tag in tags], dtype=bool))
+    return numpy.concatenate(flags) if flags else numpy.zeros(n_tokens, dtype=bool)

@@ -1,0 +1,91 @@
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from transformers import BertTokenizerFast
+
+from spacy_spanbert.hf_loading import (
+    EncoderLoadError,
+    UnsupportedEncoderError,
+    load_encoder,
+    vocab_is_cased,
+)
+
+
+def test_entry_points_resolve_in_fresh_process(tiny_bert):
+    """spaCy finds our factories and architectures without `import spacy_spanbert`."""
+    script = textwrap.dedent(
+        f"""
+        import sys, spacy
+        assert "spacy_spanbert" not in sys.modules
+        spacy.registry.architectures.get("spacy_spanbert.SpanBertEncoder.v1")
+        spacy.registry.architectures.get("spacy_spanbert.SpanBertNER.v1")
+        spacy.registry.architectures.get("spacy_spanbert.SpanBoundaryReducer.v1")
+        spacy.registry.misc.get("spacy_spanbert.sentence_ngram_suggester.v1")
+        nlp = spacy.blank("en")
+        nlp.add_pipe("spanbert", config={{"model": {{"name": {str(tiny_bert)!r}}}}})
+        nlp.add_pipe("spanbert_ner", config={{"model": {{"tok2vec": {{"name": {str(tiny_bert)!r}}}}}}})
+        print(",".join(nlp.pipe_names))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "spanbert,spanbert_ner"
+
+
+def test_spanbert_layout_loads_cased_with_512_positions(spanbert_layout):
+    # The fault being fixed: a plain load of this layout lowercases and has no max length.
+    plain = BertTokenizerFast.from_pretrained(str(spanbert_layout))
+    assert plain.tokenize("Berlin")[0] != "Berlin"[: len(plain.tokenize("Berlin")[0])]
+    assert plain.model_max_length > 1e20
+
+    hf = load_encoder(spanbert_layout, {"use_fast": True}, {})
+    assert hf.tokenizer.model_max_length == 512
+    pieces = hf.tokenizer.tokenize("Berlin Obama")
+    assert "".join(p.lstrip("#") for p in pieces) == "BerlinObama"
+    assert hf.transformer.config.max_position_embeddings == 512
+
+
+def test_uncased_vocabulary_stays_uncased(tmp_path):
+    (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\nberlin\n##s\n")
+    assert not vocab_is_cased(tmp_path / "vocab.txt")
+    (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\nBerlin\n")
+    assert vocab_is_cased(tmp_path / "vocab.txt")
+
+
+def test_missing_local_path_names_it(tmp_path):
+    missing = tmp_path / "no-such-model"
+    with pytest.raises(EncoderLoadError, match="no-such-model") as err:
+        load_encoder(str(missing), {}, {})
+    assert "does not exist" in str(err.value)
+
+
+def test_unreachable_hub_id_says_how_to_fix(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    script = (
+        "from spacy_spanbert.hf_loading import load_encoder, EncoderLoadError\n"
+        "try:\n    load_encoder('SpanBERT/not-downloaded-here', {}, {})\n"
+        "except EncoderLoadError as e:\n    print(e)\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    ).stdout
+    assert "SpanBERT/not-downloaded-here" in out
+    assert "HF_HUB_OFFLINE" in out and "local" in out
+
+
+def test_non_bert_model_is_refused(tiny_bert, tmp_path):
+    import json
+    import shutil
+
+    other = tmp_path / "roberta-like"
+    shutil.copytree(tiny_bert, other)
+    config = json.loads((other / "config.json").read_text())
+    config["model_type"] = "roberta"
+    (other / "config.json").write_text(json.dumps(config))
+    with pytest.raises(UnsupportedEncoderError, match="roberta"):
+        load_encoder(other, {}, {})

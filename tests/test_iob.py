@@ -1,0 +1,58 @@
+import pytest
+from spacy.vocab import Vocab
+
+from spacy_spanbert.corpora import CorpusFormatError, read_iob_docs, tags_to_spans
+
+CONLL_IOB1 = """-DOCSTART- -X- O O
+
+EU NNP I-NP I-ORG
+rejects VBZ I-VP O
+German JJ I-NP I-MISC
+call NN I-NP O
+. . O O
+
+Peter NNP I-NP I-PER
+Blackburn NNP I-NP I-PER
+Smith NNP I-NP B-PER
+
+-DOCSTART- -X- O O
+
+BRUSSELS NNP I-NP I-LOC
+"""
+
+WNUT_IOB2 = "@paul\tO\nsaw\tO\nNew\tB-location\nYork\tI-location\n\t\nApple\tB-corporation\nrocks\tO\n\nok\tO\n"
+
+
+def test_iob1_with_docstart(tmp_path):
+    path = tmp_path / "c.conll"
+    path.write_text(CONLL_IOB1)
+    docs, counts = read_iob_docs(path, Vocab(), "iob1")
+    assert (counts.documents, counts.sentences, counts.tokens) == (2, 3, 9)
+    assert counts.entities == {"ORG": 1, "MISC": 1, "PER": 2, "LOC": 1}
+    assert [(e.text, e.label_) for e in docs[1].ents] == [("Peter Blackburn", "PER"), ("Smith", "PER")]
+    assert [d.user_data["document"] for d in docs] == [1, 1, 2]
+    assert not any("DOCSTART" in t.text for d in docs for t in d)
+
+
+def test_iob2_tab_only_lines_break_sentences(tmp_path):
+    path = tmp_path / "w.conll"
+    path.write_text(WNUT_IOB2)
+    docs, counts = read_iob_docs(path, Vocab(), "iob2")
+    assert [d.text.split() for d in docs] == [["@paul", "saw", "New", "York"], ["Apple", "rocks"], ["ok"]]
+    assert counts.entities == {"location": 1, "corporation": 1}
+
+
+def test_iob2_rejects_inside_after_outside():
+    with pytest.raises(CorpusFormatError, match="f.conll:12: 'I-PER' follows 'O'"):
+        tags_to_spans(["B-LOC", "O", "I-PER"], "iob2", "f.conll", 10)
+    assert tags_to_spans(["B-LOC", "O", "I-PER"], "iob1") == [(0, 1, "LOC"), (2, 3, "PER")]
+
+
+def test_unknown_tag_and_column_count_name_the_line(tmp_path):
+    path = tmp_path / "bad.conll"
+    path.write_text("a\tO\nb\tX-PER\n")
+    with pytest.raises(CorpusFormatError, match=r"bad.conll:2: unknown tag 'X-PER'"):
+        read_iob_docs(path, Vocab(), "iob2")
+    path.write_text("a\tO\nb\tc\tO\n")
+    with pytest.raises(CorpusFormatError, match=r"bad.conll:2: expected 2 columns"):
+        read_iob_docs(path, Vocab(), "iob2")

@@ -1,0 +1,159 @@
+import subprocess
+import sys
+
+import numpy
+import pytest
+import spacy
+from spacy.tokens import DocBin, Span
+
+from conftest import TRAIN_DATA, make_examples, ner_config, predictions
+
+TEXTS = [text for text, _ in TRAIN_DATA]
+
+
+def test_fits_training_data_through_spacy_training(trained_nlp):
+    scores = trained_nlp.evaluate(make_examples(trained_nlp))
+    assert scores["ents_f"] == 1.0
+    assert set(scores["ents_per_type"]) == {"PER", "LOC", "ORG"}
+
+
+def test_scores_are_probabilities_aligned_with_ents(trained_nlp):
+    doc = trained_nlp(TEXTS[1])
+    group = doc.spans["spanbert_ner"]
+    assert [(e.start, e.end, e.label_) for e in group] == [
+        (e.start, e.end, e.label_) for e in doc.ents
+    ]
+    scores = group.attrs["scores"]
+    assert len(scores) == len(doc.ents) == 3
+    assert numpy.all((scores > 0) & (scores <= 1))
+
+
+def test_threshold_drops_low_scoring_entities(trained_nlp):
+    ner = trained_nlp.get_pipe("spanbert_ner")
+    doc = trained_nlp(TEXTS[1])
+    lowest = float(doc.spans["spanbert_ner"].attrs["scores"].min())
+    ner.cfg["threshold"] = lowest + 1e-6
+    try:
+        assert len(trained_nlp(TEXTS[1]).ents) == len(doc.ents) - 1
+    finally:
+        ner.cfg["threshold"] = 0.0
+
+
+def test_disk_and_bytes_round_trips_predict_identically(trained_nlp, tmp_path):
+    expected = predictions(trained_nlp, TEXTS)
+    trained_nlp.to_disk(tmp_path / "pipeline")
+    assert predictions(spacy.load(tmp_path / "pipeline"), TEXTS) == expected
+    nlp2 = spacy.blank("en")
+    nlp2.add_pipe("spanbert_ner", config=ner_config(tmp_path / "unused"))
+    nlp2.from_bytes(trained_nlp.to_bytes())
+    assert predictions(nlp2, TEXTS) == expected
+
+
+def test_source_into_another_pipeline(trained_nlp):
+    other = spacy.blank("en")
+    other.add_pipe("sentencizer")
+    other.add_pipe("spanbert_ner", source=trained_nlp)
+    doc = other("Barack Obama visited Berlin on Monday.")
+    assert [(e.text, e.label_) for e in doc.ents] == [("Barack Obama", "PER"), ("Berlin", "LOC")]
+
+
+def test_empty_and_whitespace_docs(trained_nlp):
+    for text in ["", " ", "\n\n"]:
+        doc = trained_nlp(text)
+        assert doc.text == text
+        assert len(doc.ents) == 0
+        assert len(doc.spans["spanbert_ner"].attrs["scores"]) == 0
+
+
+def _encoder(nlp):
+    return nlp.get_pipe("spanbert_ner").model.get_ref("tok2vec").layers[0].layers[0]
+
+
+def test_long_document_is_encoded_to_its_end(trained_nlp):
+    """Strided windows cover a doc of more than 512 wordpieces: no truncated tail."""
+    text = " ".join(TEXTS * 12)
+    doc = trained_nlp.make_doc(text)
+    assert len(_encoder(trained_nlp).tokenizer(text)["input_ids"]) > 512
+    vectors = trained_nlp.get_pipe("spanbert_ner").model.get_ref("tok2vec").predict([doc])[0]
+    assert vectors.shape[0] == len(doc)
+    assert numpy.all(numpy.abs(vectors).sum(axis=1) > 0)
+
+
+def test_long_document_keeps_entities_in_its_tail(trained_nlp, tiny_bert):
+    """With one encoder window per sentence, each sentence of a long doc is read as in
+    training, so every entity is found, the last ones included."""
+    config = ner_config(tiny_bert)
+    config["model"]["tok2vec"]["get_spans"] = {"@span_getters": "spacy-transformers.sent_spans.v1"}
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("spanbert_ner", config=config).from_bytes(
+        trained_nlp.get_pipe("spanbert_ner").to_bytes()
+    )
+    text = " ".join(TEXTS * 12)
+    assert len(_encoder(nlp).tokenizer(text)["input_ids"]) > 512
+    doc = nlp(text)
+    expected = []
+    offset = 0
+    for _ in range(12):
+        for sentence, ents in TRAIN_DATA:
+            expected.extend((offset + s, offset + e, label) for s, e, label in ents)
+            offset += len(sentence) + 1
+    assert [(e.start_char, e.end_char, e.label_) for e in doc.ents] == expected
+
+
+def test_preset_entities_are_kept(trained_nlp):
+    doc = trained_nlp.make_doc("Barack Obama visited Berlin on Monday.")
+    doc.ents = [Span(doc, 0, 1, label="MISC")]  # "Barack" preset, e.g. by an entity_ruler
+    doc = trained_nlp.get_pipe("spanbert_ner")(doc)
+    assert [(e.text, e.label_) for e in doc.ents] == [("Barack", "MISC"), ("Berlin", "LOC")]
+    assert all(token.ent_iob_ in ("B", "I", "O") for token in doc)
+
+
+def test_entities_stay_inside_sentences(trained_nlp):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("spanbert_ner", source=trained_nlp)
+    doc = nlp("He met Barack Obama. Berlin was cold.")
+    for ent in doc.ents:
+        assert ent.sent.start <= ent.start and ent.end <= ent.sent.end
+
+
+def test_no_labels_at_initialize_is_a_clear_error(tiny_bert):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("spanbert_ner", config=ner_config(tiny_bert))
+    examples = make_examples(nlp)[5:6]  # the one sentence without entities
+    with pytest.raises(ValueError, match="no entity labels"):
+        nlp.initialize(lambda: examples)
+
+
+def test_labels_given_at_initialize(tiny_bert):
+    nlp = spacy.blank("en")
+    ner = nlp.add_pipe("spanbert_ner", config=ner_config(tiny_bert))
+    ner.initialize(lambda: make_examples(nlp), nlp=nlp, labels=["PER", "LOC", "ORG", "MISC"])
+    assert ner.labels == ("PER", "LOC", "ORG", "MISC")
+    with pytest.raises(ValueError, match="after initialize"):
+        ner.add_label("EVENT")
+
+
+def test_python_m_spacy_train_fits(tiny_bert, tmp_path):
+    nlp = spacy.blank("en")
+    docs = [eg.reference for eg in make_examples(nlp)]
+    DocBin(docs=docs).to_disk(tmp_path / "train.spacy")
+    subprocess.run(
+        [
+            sys.executable, "-m", "spacy", "train", "configs/spanbert_ner.cfg",
+            "--output", str(tmp_path / "out"),
+            "--paths.train", str(tmp_path / "train.spacy"),
+            "--paths.dev", str(tmp_path / "train.spacy"),
+            "--paths.encoder", str(tiny_bert),
+            "--training.max_steps", "200",
+            "--training.eval_frequency", "50",
+            "--training.optimizer.learn_rate.initial_rate", "0.001",
+            "--training.dropout", "0.0",
+            "--training.batcher.size", "100",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    trained = spacy.load(tmp_path / "out" / "model-best")
+    assert trained.evaluate(make_examples(trained))["ents_f"] == 1.0
