@@ -56,7 +56,7 @@ IOB_BEGIN, IOB_INSIDE = 3, 1
         "model": DEFAULT_MODEL,
         "threshold": 0.0,
         "scores_key": "spanbert_ner",
-        "head_lr_scale": 10.0,
+        "head_lr_scale": 20.0,
         "scorer": {"@scorers": "spacy.ner_scorer.v1"},
     },
     default_score_weights={
@@ -82,8 +82,8 @@ def make_spanbert_ner(
         predicted, with their probabilities in `.attrs["scores"]`.
     head_lr_scale (float): The span head's learning rate as a multiple of the
         optimizer's (which the encoder gets). The head starts from random weights
-        and needs a faster rate than the pretrained encoder, as in SpanBERT's own
-        fine-tuning (task parameters at 10x or more the encoder's rate).
+        and needs a faster rate than the pretrained encoder, as SpanBERT's
+        coreference fine-tuning does (task layers at 10-20x the encoder's rate).
     """
     return SpanBertNER(
         nlp.vocab,
@@ -111,7 +111,7 @@ class SpanBertNER(TrainablePipe):
         *,
         threshold: float = 0.0,
         scores_key: str = "spanbert_ner",
-        head_lr_scale: float = 10.0,
+        head_lr_scale: float = 20.0,
         scorer: Optional[Callable] = get_ner_prf,
     ) -> None:
         if "max_span_width" not in model.attrs:
