@@ -157,3 +157,25 @@ def test_python_m_spacy_train_fits(tiny_bert, tmp_path):
     )
     trained = spacy.load(tmp_path / "out" / "model-best")
     assert trained.evaluate(make_examples(trained))["ents_f"] == 1.0
+
+
+def _first_update_delta(tiny_bert, head_lr_scale):
+    """Change of the output layer's bias, and of the encoder, in one update."""
+    spacy.util.fix_random_seed(0)
+    nlp = spacy.blank("en")
+    ner = nlp.add_pipe("spanbert_ner", config={**ner_config(tiny_bert), "head_lr_scale": head_lr_scale})
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    output = ner.model.get_ref("scorer").layers[-1]
+    encoder = ner.model.get_ref("tok2vec").layers[0].layers[0].transformer.embeddings.word_embeddings
+    bias, embeddings = output.get_param("b").copy(), encoder.weight.detach().numpy().copy()
+    nlp.update(examples, sgd=optimizer)
+    return output.get_param("b") - bias, encoder.weight.detach().numpy() - embeddings
+
+
+def test_head_lr_scale_applies_to_the_head_only(tiny_bert):
+    head_1, encoder_1 = _first_update_delta(tiny_bert, 1.0)
+    head_3, encoder_3 = _first_update_delta(tiny_bert, 3.0)
+    assert numpy.abs(head_1).max() > 0
+    numpy.testing.assert_allclose(head_3, 3 * head_1, rtol=1e-4)
+    numpy.testing.assert_allclose(encoder_3, encoder_1, rtol=1e-4, atol=1e-9)
