@@ -76,10 +76,17 @@ def _guarded(source: str, load: Any) -> Any:
     except (OSError, ValueError) as err:
         if isinstance(err, UnsupportedEncoderError):
             raise
+        reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        if Path(source).is_dir():
+            raise EncoderLoadError(
+                f"Can't load the encoder from the directory {source}: {reason}. It needs "
+                "config.json, vocab.txt and the weights (model.safetensors or "
+                "pytorch_model.bin)."
+            ) from err
         raise EncoderLoadError(
             f"Can't load the encoder '{source}'. Tried: a local directory of that name "
             f"(not found in {Path.cwd()}), then the Hugging Face hub id '{source}' "
-            f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}). "
+            f"({reason}). "
             "To fix: download the model where there is network access "
             f"(`huggingface-cli download {source} --local-dir DIR`) and set the "
             "model's `name` to DIR, or set HF_HUB_OFFLINE=1 to use a populated "

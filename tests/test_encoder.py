@@ -89,3 +89,13 @@ def test_non_bert_model_is_refused(tiny_bert, tmp_path):
     (other / "config.json").write_text(json.dumps(config))
     with pytest.raises(UnsupportedEncoderError, match="roberta"):
         load_encoder(other, {}, {})
+
+
+def test_directory_without_vocab_says_what_it_needs(tiny_bert, tmp_path):
+    import shutil
+
+    broken = tmp_path / "no-vocab"
+    shutil.copytree(tiny_bert, broken)
+    (broken / "vocab.txt").unlink()
+    with pytest.raises(EncoderLoadError, match="needs config.json, vocab.txt"):
+        load_encoder(broken, {}, {})
