@@ -9,7 +9,6 @@ import pytest
 import spacy
 import torch
 from spacy.language import Language
-from spacy.tokens import Doc
 from spacy.training import Example
 from tokenizers import BertWordPieceTokenizer
 from transformers import BertConfig, BertModel, BertTokenizerFast
