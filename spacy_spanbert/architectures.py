@@ -11,7 +11,7 @@ from thinc.types import Floats2d, Ragged
 
 from .layers.encoder import SpanBertTransformerModel
 from .layers.span_boundary import span_boundary_features
-from .layers.span_rows import doc_spans_to_rows, ragged_to_rows
+from .layers.span_rows import doc_spans_to_rows, extract_spans, ragged_to_rows
 
 SpanGetter = Callable[[List[Doc]], List[List[Span]]]
 
@@ -96,6 +96,30 @@ def build_span_ner_model(
     model.set_ref("span_features", features)
     model.set_ref("scorer", scorer)
     model.attrs["max_span_width"] = max_span_width
+    return model
+
+
+@registry.architectures("spacy_spanbert.SpanCategorizer.v1")
+def build_spancat_model(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    reducer: Model[Ragged, Floats2d],
+    scorer: Model[Floats2d, Floats2d],
+) -> Model[Tuple[List[Doc], Ragged], Floats2d]:
+    """spaCy's `spacy.SpanCategorizer.v1` with span extraction on the array backend.
+
+    Same layers, refs and config as spaCy's: any reducer and scorer fit. spaCy's own
+    extraction builds its gather indices in a Python loop over every span; this one
+    builds them with array arithmetic.
+    """
+    model = chain(
+        with_getitem(0, chain(tok2vec, list2ragged())),
+        extract_spans(),
+        reducer,
+        scorer,
+    )
+    model.set_ref("tok2vec", tok2vec)
+    model.set_ref("reducer", reducer)
+    model.set_ref("scorer", scorer)
     return model
 
 

@@ -1,13 +1,17 @@
 """Command line: `python -m spacy_spanbert COMMAND`."""
 
 from pathlib import Path
+from typing import List, Optional
 
 import typer
-from spacy.tokens import DocBin
+from spacy.tokens import Doc, DocBin
+from spacy.pipeline.spancat import build_ngram_range_suggester
 from spacy.vocab import Vocab
 from wasabi import msg
 
-from .corpora.iob import SCHEMES, read_iob_docs
+from .corpora import CorpusCounts, read_iob_docs, read_nested_docs, split_by_document
+from .corpora.iob import SCHEMES
+from .corpora.span_widths import suggester_recall, width_counts, width_for_coverage
 
 app = typer.Typer(name="spacy_spanbert", no_args_is_help=True, add_completion=False)
 
@@ -22,14 +26,83 @@ def convert_iob(
     input_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="CoNLL-style IOB file"),
     output_path: Path = typer.Argument(..., dir_okay=False, help="Output .spacy file"),
     scheme: str = typer.Option("iob2", help=f"Tag scheme: {' or '.join(SCHEMES)}"),
+    spans_key: Optional[str] = typer.Option(None, help="Also copy the entities to doc.spans[KEY] (for spancat)"),
 ) -> None:
     """Convert an IOB column file to a DocBin, one doc per sentence, and print its counts."""
-    docs, counts = read_iob_docs(input_path, Vocab(), scheme)
+    docs = read_iob_docs(input_path, Vocab(), scheme, spans_key)
+    _write(docs, output_path, spans_key, source=input_path)
+
+
+@app.command("convert-nested")
+def convert_nested(
+    input_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON lines with token-offset entity_mentions"),
+    output_path: Path = typer.Argument(..., dir_okay=False, help="Output .spacy file"),
+    spans_key: str = typer.Option("sc", help="doc.spans key for all (nested) spans"),
+) -> None:
+    """Convert nested-span JSON lines to a DocBin: every span in doc.spans[KEY], the
+    outermost ones in doc.ents; print the counts."""
+    docs = read_nested_docs(input_path, Vocab(), spans_key)
+    _write(docs, output_path, spans_key, source=input_path)
+
+
+@app.command("split-docs")
+def split_docs(
+    input_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .spacy file"),
+    kept_path: Path = typer.Argument(..., dir_okay=False, help="Output .spacy for the kept documents"),
+    heldout_path: Path = typer.Argument(..., dir_okay=False, help="Output .spacy for the held-out documents"),
+    heldout_share: float = typer.Option(0.2, help="Share of documents held out"),
+    seed: int = typer.Option(0, help="Random seed of the split"),
+    spans_key: Optional[str] = typer.Option(None, help="Also count doc.spans[KEY]"),
+) -> None:
+    """Split a corpus by document (doc.user_data['document']), seeded."""
+    vocab = Vocab()
+    docs = list(DocBin().from_disk(input_path).get_docs(vocab))
+    kept, heldout = split_by_document(docs, heldout_share, seed)
+    _write(kept, kept_path, spans_key, source=input_path)
+    _write(heldout, heldout_path, spans_key, source=input_path)
+
+
+def _write(docs: List[Doc], output_path: Path, spans_key: Optional[str], source: Path) -> None:
     output_path.parent.mkdir(parents=True, exist_ok=True)
     DocBin(docs=docs, store_user_data=True).to_disk(output_path)
+    counts = CorpusCounts.of(docs, spans_key)
     msg.good(
-        f"{input_path} -> {output_path}: {counts.documents} documents, "
+        f"{source} -> {output_path}: {counts.documents} documents, "
         f"{counts.sentences} sentences, {counts.tokens} tokens, "
-        f"{sum(counts.entities.values())} entities"
+        f"{sum(counts.entities.values())} entities in doc.ents"
+        + (f", {sum(counts.spans.values())} spans in doc.spans['{spans_key}']" if spans_key else "")
     )
-    msg.table(sorted(counts.entities.items()), header=("label", "entities"))
+    labels = sorted(set(counts.entities) | set(counts.spans))
+    rows = [(label, counts.entities.get(label, 0), counts.spans.get(label, 0)) for label in labels]
+    header = ("label", "ents", f"spans[{spans_key}]") if spans_key else ("label", "ents")
+    msg.table([row[: len(header)] for row in rows], header=header)
+
+
+@app.command("span-widths")
+def span_widths(
+    train_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="Training .spacy file"),
+    dev_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="Dev .spacy file"),
+    spans_key: Optional[str] = typer.Option(None, help="doc.spans key (default: doc.ents)"),
+    coverage: float = typer.Option(0.99, help="Share of training spans the width cap must cover"),
+) -> None:
+    """Gold span widths in the training data, the width cap covering COVERAGE of them,
+    and the dev recall of spaCy's n-gram suggester with that cap."""
+    vocab = Vocab()
+    train = list(DocBin().from_disk(train_path).get_docs(vocab))
+    dev = list(DocBin().from_disk(dev_path).get_docs(vocab))
+    counts = width_counts(train, spans_key)
+    total = sum(counts.values())
+    cumulative = 0
+    rows = []
+    for width in sorted(counts):
+        cumulative += counts[width]
+        rows.append((width, counts[width], f"{cumulative / total:.4f}"))
+    msg.table(rows, header=("width", "train spans", "cumulative share"))
+    max_width = width_for_coverage(counts, coverage)
+    suggester = build_ngram_range_suggester(1, max_width)
+    recall = suggester_recall(dev, suggester, spans_key)
+    msg.good(f"Width cap covering {coverage:.1%} of training spans: {max_width}")
+    msg.table(
+        [(label, f"{share:.4f}") for label, share in sorted(recall.items())],
+        header=(f"dev recall, n-grams 1..{max_width}", "share of gold spans"),
+    )

@@ -4,17 +4,22 @@ Components that use a `spacy-transformers.TransformerListener.v1` share its sing
 forward pass, as with spacy-transformers' own `transformer` component.
 """
 
-from typing import Callable, List
+from typing import Callable, Dict, List, Optional
 
 from spacy.language import Language
 from spacy.tokens import Doc
+from spacy.training import Example
+from spacy.vocab import Vocab
 from spacy_transformers.data_classes import FullTransformerBatch
 from spacy_transformers.pipeline_component import DOC_EXT_ATTR, Transformer
-from thinc.api import Config, Model
+from thinc.api import Config, Model, Optimizer
 
-DEFAULT_CONFIG_STR = """
+from .encoder_lr import DEFAULT_ENCODER_LR_SCALE, ScaledOptimizer, validate_encoder_lr_scale
+
+DEFAULT_CONFIG_STR = f"""
 [spanbert]
 max_batch_items = 4096
+encoder_lr_scale = {DEFAULT_ENCODER_LR_SCALE}
 
 [spanbert.set_extra_annotations]
 @annotation_setters = "spacy-transformers.null_annotation_setter.v1"
@@ -22,10 +27,10 @@ max_batch_items = 4096
 [spanbert.model]
 @architectures = "spacy_spanbert.SpanBertEncoder.v1"
 name = "SpanBERT/spanbert-base-cased"
-tokenizer_config = {"use_fast": true}
-transformer_config = {}
+tokenizer_config = {{"use_fast": true}}
+transformer_config = {{}}
 mixed_precision = false
-grad_scaler_config = {}
+grad_scaler_config = {{}}
 
 [spanbert.model.get_spans]
 @span_getters = "spacy-transformers.strided_spans.v1"
@@ -44,12 +49,53 @@ def make_spanbert(
     model: Model[List[Doc], FullTransformerBatch],
     set_extra_annotations: Callable[[List[Doc], FullTransformerBatch], None],
     max_batch_items: int,
-) -> Transformer:
-    """The shared SpanBERT encoder; `[components.spanbert.model.name]` picks the weights."""
-    return Transformer(
+    encoder_lr_scale: float,
+) -> "SpanBertTransformer":
+    """The shared SpanBERT encoder; `[components.spanbert.model.name]` picks the weights.
+
+    encoder_lr_scale (float): The encoder's learning rate as a multiple of the
+        optimizer's, which the listening heads get (see `spacy_spanbert.encoder_lr`).
+    """
+    return SpanBertTransformer(
         nlp.vocab,
         model,
         set_extra_annotations,
         max_batch_items=max_batch_items,
         name=name,
+        encoder_lr_scale=encoder_lr_scale,
     )
+
+
+class SpanBertTransformer(Transformer):
+    """spacy-transformers' Transformer, stepping its encoder at `encoder_lr_scale`
+    times the optimizer's rate."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model[List[Doc], FullTransformerBatch],
+        set_extra_annotations: Callable[[List[Doc], FullTransformerBatch], None],
+        *,
+        name: str = "spanbert",
+        max_batch_items: int = 4096,
+        encoder_lr_scale: float = DEFAULT_ENCODER_LR_SCALE,
+    ) -> None:
+        super().__init__(
+            vocab, model, set_extra_annotations, name=name, max_batch_items=max_batch_items
+        )
+        self.cfg["encoder_lr_scale"] = validate_encoder_lr_scale(encoder_lr_scale, name)
+
+    def update(
+        self,
+        examples: List[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        # With `sgd`, the last listener's backprop steps the encoder directly.
+        scaled = None if sgd is None else ScaledOptimizer(sgd, self.cfg["encoder_lr_scale"])
+        return super().update(examples, drop=drop, sgd=scaled, losses=losses)
+
+    def finish_update(self, sgd: Optimizer) -> None:
+        self.model.finish_update(ScaledOptimizer(sgd, self.cfg["encoder_lr_scale"]))

@@ -1,7 +1,7 @@
 import pytest
 from spacy.vocab import Vocab
 
-from spacy_spanbert.corpora import CorpusFormatError, read_iob_docs, tags_to_spans
+from spacy_spanbert.corpora import CorpusCounts, CorpusFormatError, read_iob_docs, tags_to_spans
 
 CONLL_IOB1 = """-DOCSTART- -X- O O
 
@@ -26,7 +26,8 @@ WNUT_IOB2 = "@paul\tO\nsaw\tO\nNew\tB-location\nYork\tI-location\n\t\nApple\tB-c
 def test_iob1_with_docstart(tmp_path):
     path = tmp_path / "c.conll"
     path.write_text(CONLL_IOB1)
-    docs, counts = read_iob_docs(path, Vocab(), "iob1")
+    docs = read_iob_docs(path, Vocab(), "iob1")
+    counts = CorpusCounts.of(docs)
     assert (counts.documents, counts.sentences, counts.tokens) == (2, 3, 9)
     assert counts.entities == {"ORG": 1, "MISC": 1, "PER": 2, "LOC": 1}
     assert [(e.text, e.label_) for e in docs[1].ents] == [("Peter Blackburn", "PER"), ("Smith", "PER")]
@@ -37,9 +38,10 @@ def test_iob1_with_docstart(tmp_path):
 def test_iob2_tab_only_lines_break_sentences(tmp_path):
     path = tmp_path / "w.conll"
     path.write_text(WNUT_IOB2)
-    docs, counts = read_iob_docs(path, Vocab(), "iob2")
+    docs = read_iob_docs(path, Vocab(), "iob2", spans_key="sc")
+    counts = CorpusCounts.of(docs, "sc")
     assert [d.text.split() for d in docs] == [["@paul", "saw", "New", "York"], ["Apple", "rocks"], ["ok"]]
-    assert counts.entities == {"location": 1, "corporation": 1}
+    assert counts.entities == counts.spans == {"location": 1, "corporation": 1}
 
 
 def test_iob2_rejects_inside_after_outside():

@@ -1,11 +1,14 @@
 import numpy
 import pytest
-from thinc.api import NumpyOps
+from thinc.api import NumpyOps, use_ops
 from thinc.types import Ragged
 
 from spacy_spanbert.architectures import build_span_boundary_reducer
 from spacy_spanbert.layers import doc_spans_to_rows, ragged_to_rows, span_boundary_features
-from spacy_spanbert.layers.span_boundary import span_token_indices
+from spacy.ml.extract_spans import extract_spans as spacy_extract_spans
+from spacy_spanbert.layers.span_rows import extract_spans, span_token_indices
+
+from gradcheck import check_layer_gradients, to_float64
 
 
 def _inputs(seed=0):
@@ -49,38 +52,8 @@ def test_output_shape_and_values(with_head):
 def test_gradients_match_finite_differences(with_head):
     layer = _layer(with_head)
     X, spans = _inputs()
-    rng = numpy.random.default_rng(2)
-    Y, backprop = layer((X, spans), is_train=True)
-    dY = rng.normal(size=Y.shape)
-
-    def loss(X_, params=None):
-        if params:
-            for name, value in params.items():
-                layer.set_param(name, value)
-        return float((layer((X_, spans), is_train=False)[0] * dY).sum())
-
-    dX, _ = backprop(dY)
-    eps = 1e-6
-    numeric = numpy.zeros_like(X)
-    for idx in numpy.ndindex(X.shape):
-        Xp, Xm = X.copy(), X.copy()
-        Xp[idx] += eps
-        Xm[idx] -= eps
-        numeric[idx] = (loss(Xp) - loss(Xm)) / (2 * eps)
-    numpy.testing.assert_allclose(dX, numeric, rtol=1e-5, atol=1e-7)
-
-    names = ["W", "A"] if with_head else ["W"]
-    for name in names:
-        param = layer.get_param(name).copy()
-        analytic = layer.get_grad(name).copy()
-        numeric = numpy.zeros_like(param)
-        for idx in numpy.ndindex(param.shape):
-            plus, minus = param.copy(), param.copy()
-            plus[idx] += eps
-            minus[idx] -= eps
-            numeric[idx] = (loss(X, {name: plus}) - loss(X, {name: minus})) / (2 * eps)
-        layer.set_param(name, param)
-        numpy.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7)
+    errors = check_layer_gradients(layer, X, lambda X_: (X_, spans), lambda d: d[0])
+    assert set(errors) == ({"span_boundary_features.W", "span_boundary_features.A"})
 
 
 def test_doc_spans_to_rows_offsets_by_doc():
@@ -91,6 +64,41 @@ def test_doc_spans_to_rows_offsets_by_doc():
     assert rows.tolist() == [[0, 2], [2, 3], [3, 5]]
     d_tokens, _ = backprop((numpy.ones((5, 2), "f"), rows))
     assert d_tokens.lengths.tolist() == [2, 3]
+
+
+@pytest.mark.parametrize("with_head", [False, True])
+def test_reducer_shape_and_gradients(with_head):
+    with use_ops("numpy", use_blis=False):  # BLIS multiplies float32 only
+        reducer = build_span_boundary_reducer(hidden_size=5, width_embedding_size=3, max_width=2, with_head=with_head)
+    lengths = numpy.asarray([1, 3, 2, 4], "int32")
+    X = numpy.random.default_rng(0).normal(size=(int(lengths.sum()), 4))
+    reducer.initialize(X=Ragged(X.astype("f"), lengths))
+    to_float64(reducer)
+    Y, _ = reducer(Ragged(X, lengths), is_train=False)
+    assert Y.shape == (4, 5)
+    errors = check_layer_gradients(reducer, X, lambda X_: Ragged(X_, lengths), lambda d: d.dataXd)
+    assert "span_boundary_features.W" in errors and any(k.startswith("maxout") for k in errors)
+
+
+def test_extract_spans_matches_spacy():
+    rng = numpy.random.default_rng(0)
+    tokens = Ragged(rng.normal(size=(9, 3)).astype("f"), numpy.asarray([4, 0, 5], "int32"))
+    spans = Ragged(numpy.asarray([[0, 2], [3, 4], [0, 5], [2, 4]], "int32"), numpy.asarray([2, 0, 2], "int32"))
+    ours, backprop = extract_spans()((tokens, spans), is_train=True)
+    theirs, backprop_spacy = spacy_extract_spans()((tokens, spans), is_train=True)
+    numpy.testing.assert_array_equal(ours.dataXd, theirs.dataXd)
+    numpy.testing.assert_array_equal(ours.lengths, theirs.lengths)
+    dY = Ragged(rng.normal(size=ours.dataXd.shape).astype("f"), ours.lengths)
+    numpy.testing.assert_allclose(backprop(dY)[0].dataXd, backprop_spacy(dY)[0].dataXd)
+    assert backprop(dY)[0].lengths.tolist() == [4, 0, 5]
+
+
+def test_extract_spans_without_spans():
+    tokens = Ragged(numpy.ones((3, 2), "f"), numpy.asarray([3], "int32"))
+    spans = Ragged(numpy.zeros((0, 2), "int32"), numpy.asarray([0], "int32"))
+    Y, backprop = extract_spans()((tokens, spans), is_train=True)
+    assert Y.dataXd.shape == (0, 2) and Y.lengths.tolist() == []
+    assert backprop(Y)[0].dataXd.tolist() == [[0, 0]] * 3
 
 
 def test_reducer_on_ragged_span_tokens():

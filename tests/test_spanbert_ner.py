@@ -4,6 +4,7 @@ import sys
 import numpy
 import pytest
 import spacy
+from thinc.api import SGD
 from spacy.tokens import DocBin, Span
 
 from conftest import TRAIN_DATA, make_examples, ner_config, predictions
@@ -148,7 +149,9 @@ def test_python_m_spacy_train_fits(tiny_bert, tmp_path):
             "--paths.encoder", str(tiny_bert),
             "--training.max_steps", "200",
             "--training.eval_frequency", "50",
-            "--training.optimizer.learn_rate.initial_rate", "0.001",
+            # A random tiny encoder needs a fast rate: heads 1e-2, encoder 1e-3.
+            "--training.optimizer.learn_rate.initial_rate", "0.01",
+            "--components.spanbert_ner.encoder_lr_scale", "0.1",
             "--training.dropout", "0.0",
             "--training.batcher.size", "100",
         ],
@@ -159,23 +162,35 @@ def test_python_m_spacy_train_fits(tiny_bert, tmp_path):
     assert trained.evaluate(make_examples(trained))["ents_f"] == 1.0
 
 
-def _first_update_delta(tiny_bert, head_lr_scale):
-    """Change of the output layer's bias, and of the encoder, in one update."""
+def _first_update_delta(tiny_bert, encoder_lr_scale):
+    """Change of the output layer's bias, and of an encoder layer, in one SGD update."""
     spacy.util.fix_random_seed(0)
     nlp = spacy.blank("en")
-    ner = nlp.add_pipe("spanbert_ner", config={**ner_config(tiny_bert), "head_lr_scale": head_lr_scale})
+    ner = nlp.add_pipe("spanbert_ner", config={**ner_config(tiny_bert), "encoder_lr_scale": encoder_lr_scale})
     examples = make_examples(nlp)
-    optimizer = nlp.initialize(lambda: examples)
+    nlp.initialize(lambda: examples)
     output = ner.model.get_ref("scorer").layers[-1]
-    encoder = ner.model.get_ref("tok2vec").layers[0].layers[0].transformer.embeddings.word_embeddings
-    bias, embeddings = output.get_param("b").copy(), encoder.weight.detach().numpy().copy()
-    nlp.update(examples, sgd=optimizer)
-    return output.get_param("b") - bias, encoder.weight.detach().numpy() - embeddings
+    # The output layer starts at zero, which would pass no gradient to the encoder.
+    output.set_param("W", numpy.random.default_rng(0).normal(size=output.get_param("W").shape).astype("f"))
+    encoder = ner.model.get_ref("tok2vec").layers[0].layers[0].transformer.encoder.layer[0].output.dense
+    bias, weights = output.get_param("b").copy(), encoder.weight.detach().numpy().copy()
+    nlp.update(examples, sgd=SGD(0.1))  # plain SGD: the step is lr * scale * gradient
+    return output.get_param("b") - bias, encoder.weight.detach().numpy() - weights
 
 
-def test_head_lr_scale_applies_to_the_head_only(tiny_bert):
-    head_1, encoder_1 = _first_update_delta(tiny_bert, 1.0)
-    head_3, encoder_3 = _first_update_delta(tiny_bert, 3.0)
-    assert numpy.abs(head_1).max() > 0
-    numpy.testing.assert_allclose(head_3, 3 * head_1, rtol=1e-4)
-    numpy.testing.assert_allclose(encoder_3, encoder_1, rtol=1e-4, atol=1e-9)
+def test_encoder_lr_scale_applies_to_the_inline_encoder_only(tiny_bert):
+    head_1, encoder_1 = _first_update_delta(tiny_bert, 0.1)
+    head_3, encoder_3 = _first_update_delta(tiny_bert, 0.3)
+    assert numpy.abs(encoder_1).max() > 1e-5
+    # Deltas are differences of float32 weights near 0.05: two ulps (7.5e-9) of slack.
+    numpy.testing.assert_allclose(encoder_3, 3 * encoder_1, rtol=1e-4, atol=1e-8)
+    numpy.testing.assert_allclose(head_3, head_1, rtol=1e-5)
+
+
+@pytest.mark.parametrize("factory", ["spanbert_ner", "spanbert"])
+@pytest.mark.parametrize("scale", [0.0, -1.0])
+def test_encoder_lr_scale_must_be_positive(tiny_bert, factory, scale):
+    nlp = spacy.blank("en")
+    config = ner_config(tiny_bert) if factory == "spanbert_ner" else {"model": {"name": str(tiny_bert)}}
+    with pytest.raises(ValueError, match=f"'{factory}': encoder_lr_scale must be positive"):
+        nlp.add_pipe(factory, config={**config, "encoder_lr_scale": scale})

@@ -1,3 +1,15 @@
-from .iob import CorpusCounts, CorpusFormatError, read_iob_docs, tags_to_spans
+from .counts import CorpusCounts
+from .errors import CorpusFormatError
+from .iob import read_iob_docs, tags_to_spans
+from .nested import outermost_spans, read_nested_docs
+from .split import split_by_document
 
-__all__ = ["CorpusCounts", "CorpusFormatError", "read_iob_docs", "tags_to_spans"]
+__all__ = [
+    "CorpusCounts",
+    "CorpusFormatError",
+    "outermost_spans",
+    "read_iob_docs",
+    "read_nested_docs",
+    "split_by_document",
+    "tags_to_spans",
+]

@@ -5,19 +5,17 @@ treat WNUT-17's tab-only lines as sentence breaks; this reader does both, and st
 with the file and line number on anything it can't read, so no sentence is lost.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
+from .errors import CorpusFormatError
+
 DOCSTART = "-DOCSTART-"
 SCHEMES = ("iob1", "iob2")
-
-
-class CorpusFormatError(ValueError):
-    """A line of a corpus file can't be read; the message names file and line."""
 
 
 @dataclass
@@ -26,20 +24,6 @@ class Sentence:
     tags: List[str]
     document: int
     line: int  # line number of the sentence's first token
-
-
-@dataclass
-class CorpusCounts:
-    documents: int = 0
-    sentences: int = 0
-    tokens: int = 0
-    entities: Dict[str, int] = field(default_factory=dict)
-
-    def add(self, doc: Doc) -> None:
-        self.sentences += 1
-        self.tokens += len(doc)
-        for ent in doc.ents:
-            self.entities[ent.label_] = self.entities.get(ent.label_, 0) + 1
 
 
 def read_sentences(path: Path) -> Iterator[Sentence]:
@@ -107,19 +91,20 @@ def tags_to_spans(
 
 
 def read_iob_docs(
-    path: Path, vocab: Vocab, scheme: str
-) -> Tuple[List[Doc], CorpusCounts]:
-    """One Doc per sentence, with `doc.user_data["document"]` the document's index."""
+    path: Path, vocab: Vocab, scheme: str, spans_key: Optional[str] = None
+) -> List[Doc]:
+    """One Doc per sentence, with `doc.user_data["document"]` the document's index.
+
+    spans_key: Also put the entities in `doc.spans[spans_key]`, where spancat
+        reads its gold spans.
+    """
     docs = []
-    counts = CorpusCounts()
-    documents = set()
     for sentence in read_sentences(path):
         doc = Doc(vocab, words=sentence.words)
         spans = tags_to_spans(sentence.tags, scheme, str(path), sentence.line)
         doc.ents = [Span(doc, start, end, label=label) for start, end, label in spans]
+        if spans_key is not None:
+            doc.spans[spans_key] = list(doc.ents)
         doc.user_data["document"] = sentence.document
-        documents.add(sentence.document)
-        counts.add(doc)
         docs.append(doc)
-    counts.documents = len(documents)
-    return docs, counts
+    return docs

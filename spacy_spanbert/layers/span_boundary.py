@@ -12,6 +12,8 @@ from typing import Callable, Optional, Tuple
 from thinc.api import Model, Ops, normal_init
 from thinc.types import Floats1d, Floats2d, Ints1d, Ints2d
 
+from .span_rows import span_token_indices
+
 InT = Tuple[Floats2d, Ints2d]
 
 
@@ -44,15 +46,6 @@ def init(model: Model[InT, Floats2d], X: Optional[InT] = None, Y=None) -> None:
     model.set_param("W", normal_init(model.ops, (model.get_dim("nV"), nW)))
     # A zero attention vector starts the head as the mean of the span's tokens.
     model.set_param("A", model.ops.alloc1f(nI))
-
-
-def span_token_indices(ops: Ops, starts: Ints1d, lengths: Ints1d) -> Ints1d:
-    """Rows of every token of every span, flat: spans (5, 9), (8, 10) give 5 6 7 8 8 9."""
-    xp = ops.xp
-    total = int(lengths.sum())
-    offsets = xp.cumsum(lengths) - lengths
-    within = xp.arange(total, dtype="int32") - xp.repeat(offsets, lengths)
-    return (within + xp.repeat(starts, lengths)).astype("int32")
 
 
 def forward(

@@ -1,9 +1,23 @@
-"""Adapters that turn spaCy's span layouts into (token rows, [start, end) rows)."""
+"""Adapters between spaCy's span layouts and (token rows, [start, end) rows).
+
+spaCy hands span models either per-doc token offsets (suggesters) or a ragged array
+of each span's token vectors (`extract_spans`, what spancat reducers receive). These
+adapters convert between them with whole-array index arithmetic: no loop per span.
+"""
 
 from typing import Callable, Tuple
 
-from thinc.api import Model
-from thinc.types import Floats2d, Ints2d, Ragged
+from thinc.api import Model, Ops
+from thinc.types import Floats2d, Ints1d, Ints2d, Ragged
+
+
+def span_token_indices(ops: Ops, starts: Ints1d, lengths: Ints1d) -> Ints1d:
+    """Rows of every token of every span, flat: spans (5, 9), (8, 10) give 5 6 7 8 8 9."""
+    xp = ops.xp
+    total = int(lengths.sum())
+    offsets = xp.cumsum(lengths) - lengths
+    within = xp.arange(total, dtype="int32") - xp.repeat(offsets, lengths)
+    return (within + xp.repeat(starts, lengths)).astype("int32")
 
 
 def doc_spans_to_rows() -> Model[Tuple[Ragged, Ragged], Tuple[Floats2d, Ints2d]]:
@@ -14,19 +28,49 @@ def doc_spans_to_rows() -> Model[Tuple[Ragged, Ragged], Tuple[Floats2d, Ints2d]]
     return Model("doc_spans_to_rows", _doc_spans_forward)
 
 
+def _flat_span_rows(ops: Ops, tokens: Ragged, spans: Ragged) -> Ints2d:
+    xp = ops.xp
+    doc_offsets = xp.cumsum(tokens.lengths) - tokens.lengths
+    span_doc_offsets = xp.repeat(doc_offsets, spans.lengths)
+    return (spans.dataXd + xp.expand_dims(span_doc_offsets, 1)).astype("int32")
+
+
 def _doc_spans_forward(
     model: Model, inputs: Tuple[Ragged, Ragged], is_train: bool
 ) -> Tuple[Tuple[Floats2d, Ints2d], Callable]:
-    xp = model.ops.xp
     tokens, spans = inputs
-    doc_offsets = xp.cumsum(tokens.lengths) - tokens.lengths
-    span_doc_offsets = xp.repeat(doc_offsets, spans.lengths)
-    rows = (spans.dataXd + xp.expand_dims(span_doc_offsets, 1)).astype("int32")
+    rows = _flat_span_rows(model.ops, tokens, spans)
 
     def backprop(d_outputs: Tuple[Floats2d, Ints2d]) -> Tuple[Ragged, Ragged]:
         return Ragged(d_outputs[0], tokens.lengths), spans
 
     return (tokens.dataXd, rows), backprop
+
+
+def extract_spans() -> Model[Tuple[Ragged, Ragged], Ragged]:
+    """spaCy's `extract_spans` (token vectors per doc, spans per doc -> each span's
+    token vectors, ragged), with the gather indices built on the array backend
+    instead of a Python loop over spans."""
+    return Model("extract_spans", _extract_forward)
+
+
+def _extract_forward(
+    model: Model, inputs: Tuple[Ragged, Ragged], is_train: bool
+) -> Tuple[Ragged, Callable]:
+    ops = model.ops
+    tokens, spans = inputs
+    rows = _flat_span_rows(ops, tokens, spans)
+    lengths = (rows[:, 1] - rows[:, 0]).astype("int32")
+    indices = span_token_indices(ops, rows[:, 0], lengths)
+    Y = Ragged(tokens.dataXd[indices], lengths)
+    shape = tokens.dataXd.shape
+
+    def backprop(dY: Ragged) -> Tuple[Ragged, Ragged]:
+        dX = ops.alloc2f(*shape)
+        ops.scatter_add(dX, indices, dY.dataXd)
+        return Ragged(dX, tokens.lengths), spans
+
+    return Y, backprop
 
 
 def ragged_to_rows() -> Model[Ragged, Tuple[Floats2d, Ints2d]]:

@@ -15,6 +15,7 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate, to_numpy
 from thinc.types import Floats2d, Ragged
 
+from ..encoder_lr import DEFAULT_ENCODER_LR_SCALE, ScaledOptimizer, validate_encoder_lr_scale
 from ..suggesters import build_sentence_ngram_suggester
 from .decoding import best_labels, greedy_non_overlapping
 from .targets import candidate_targets
@@ -56,7 +57,7 @@ IOB_BEGIN, IOB_INSIDE = 3, 1
         "model": DEFAULT_MODEL,
         "threshold": 0.0,
         "scores_key": "spanbert_ner",
-        "head_lr_scale": 20.0,
+        "encoder_lr_scale": DEFAULT_ENCODER_LR_SCALE,
         "scorer": {"@scorers": "spacy.ner_scorer.v1"},
     },
     default_score_weights={
@@ -72,7 +73,7 @@ def make_spanbert_ner(
     model: Model[Tuple[List[Doc], Ragged], Floats2d],
     threshold: float,
     scores_key: str,
-    head_lr_scale: float,
+    encoder_lr_scale: float,
     scorer: Optional[Callable],
 ) -> "SpanBertNER":
     """Span-based NER: score every span of up to `max_span_width` tokens, keep the best.
@@ -80,10 +81,9 @@ def make_spanbert_ner(
     threshold (float): Least probability for a predicted entity to be kept.
     scores_key (str): `doc.spans[scores_key]` holds the entities this component
         predicted, with their probabilities in `.attrs["scores"]`.
-    head_lr_scale (float): The span head's learning rate as a multiple of the
-        optimizer's (which the encoder gets). The head starts from random weights
-        and needs a faster rate than the pretrained encoder, as SpanBERT's
-        coreference fine-tuning does (task layers at 10-20x the encoder's rate).
+    encoder_lr_scale (float): An inline encoder's learning rate as a multiple of the
+        optimizer's, which the span head gets (see `spacy_spanbert.encoder_lr`).
+        A listener's encoder follows its own component's setting.
     """
     return SpanBertNER(
         nlp.vocab,
@@ -91,7 +91,7 @@ def make_spanbert_ner(
         name,
         threshold=threshold,
         scores_key=scores_key,
-        head_lr_scale=head_lr_scale,
+        encoder_lr_scale=encoder_lr_scale,
         scorer=scorer,
     )
 
@@ -111,7 +111,7 @@ class SpanBertNER(TrainablePipe):
         *,
         threshold: float = 0.0,
         scores_key: str = "spanbert_ner",
-        head_lr_scale: float = 20.0,
+        encoder_lr_scale: float = DEFAULT_ENCODER_LR_SCALE,
         scorer: Optional[Callable] = get_ner_prf,
     ) -> None:
         if "max_span_width" not in model.attrs:
@@ -127,7 +127,7 @@ class SpanBertNER(TrainablePipe):
             "labels": [],
             "threshold": threshold,
             "scores_key": scores_key,
-            "head_lr_scale": head_lr_scale,
+            "encoder_lr_scale": validate_encoder_lr_scale(encoder_lr_scale, name),
         }
         self.suggester = build_sentence_ngram_suggester(1, self.max_span_width)
 
@@ -216,26 +216,17 @@ class SpanBertNER(TrainablePipe):
         return losses
 
     def finish_update(self, sgd: Optimizer) -> None:
-        """Update the encoder at the optimizer's rate and the span head at
-        `head_lr_scale` times it."""
-        head_ids = {
-            node.id
-            for ref in ("span_features", "scorer")
-            for node in self.model.get_ref(ref).walk()
-        }
+        """Update the span head at the optimizer's rate and an inline encoder at
+        `encoder_lr_scale` times it."""
+        encoder = self.model.get_ref("tok2vec")
+        encoder.finish_update(ScaledOptimizer(sgd, self.cfg["encoder_lr_scale"]))
+        encoder_ids = {node.id for node in encoder.walk()}
         for node in self.model.walk():
-            for shim in node.shims:
-                shim.finish_update(sgd)
-            lr_scale = self.cfg["head_lr_scale"] if node.id in head_ids else 1.0
-            for name in node.param_names:
-                if node.has_grad(name):
-                    param, _ = sgd(
-                        (node.id, name),
-                        node.get_param(name),
-                        node.get_grad(name),
-                        lr_scale=lr_scale,
-                    )
-                    node.set_param(name, param)
+            if node.id not in encoder_ids:
+                for name in node.param_names:
+                    if node.has_grad(name):
+                        param, _ = sgd((node.id, name), node.get_param(name), node.get_grad(name))
+                        node.set_param(name, param)
 
     def get_loss(
         self, examples: Iterable[Example], candidates_probs: Tuple[Ragged, Floats2d]

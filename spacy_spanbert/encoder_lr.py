@@ -1,0 +1,41 @@
+"""A slower learning rate for the pretrained encoder than for the task heads.
+
+The heads start from random weights; the encoder is pretrained and is ruined by the
+rate a head needs (SpanBERT's own fine-tuning gives task layers 10-20x the encoder's
+rate). Heads, ours and spaCy's (`spancat`, `ner`), learn at the optimizer's rate; the
+encoder, inline or shared through listeners, at `encoder_lr_scale` times it.
+"""
+
+from typing import Tuple
+
+from thinc.api import Optimizer
+from thinc.types import FloatsXd
+
+DEFAULT_ENCODER_LR_SCALE = 0.05
+
+
+class ScaledOptimizer:
+    """An optimizer's update with its learning rate multiplied by `scale`.
+
+    Stands in for the optimizer where thinc's `Model.finish_update` and its shims
+    call it: they only call it, with a key, the parameter and its gradient.
+    """
+
+    def __init__(self, optimizer: Optimizer, scale: float) -> None:
+        self.optimizer = optimizer
+        self.scale = scale
+
+    def __call__(
+        self, key: Tuple[int, str], weights: FloatsXd, gradient: FloatsXd, *, lr_scale: float = 1.0
+    ) -> Tuple[FloatsXd, FloatsXd]:
+        return self.optimizer(key, weights, gradient, lr_scale=lr_scale * self.scale)
+
+
+def validate_encoder_lr_scale(scale: float, component: str) -> float:
+    """Refuse a scale that would freeze or reverse the encoder, when the component is made."""
+    if not scale > 0:
+        raise ValueError(
+            f"'{component}': encoder_lr_scale must be positive, got {scale}. To keep "
+            "the encoder fixed, list its component in [training.frozen_components]."
+        )
+    return scale
