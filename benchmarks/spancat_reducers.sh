@@ -38,7 +38,8 @@ train() {  # name config corpus-dir dev-file width-overrides...
     local start=$SECONDS
     $PY -m spacy train "configs/$config.cfg" --output "$OUT/runs/$name" \
         --paths.train "$corpus/train.spacy" --paths.dev "$dev" --paths.encoder "$ENCODER" \
-        --training.max_steps "$STEPS" --training.eval_frequency 100 --system.seed "$SEED" "$@" \
+        --training.max_steps "$STEPS" --training.optimizer.learn_rate.total_steps "$STEPS" \
+        --training.eval_frequency 100 --system.seed "$SEED" "$@" \
         > "$OUT/runs/$name.log" 2>&1
     echo "$name: trained in $((SECONDS - start)) s" | tee -a "$OUT/times.txt"
 }

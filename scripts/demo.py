@@ -1,4 +1,4 @@
-"""Print the entities a trained pipeline finds in a few sentences, with their scores."""
+"""Print the entities (with scores) and spans a trained pipeline finds in a few sentences."""
 
 import sys
 
@@ -14,12 +14,18 @@ SENTENCES = [
 
 def main(model_path: str) -> None:
     nlp = spacy.load(model_path)
-    key = nlp.get_pipe("spanbert_ner").cfg["scores_key"]
+    groups = []  # (title, spans key) of the span groups carrying scores
+    if "spanbert_ner" in nlp.pipe_names:
+        groups.append(("entities", nlp.get_pipe("spanbert_ner").cfg["scores_key"]))
+    if "spancat" in nlp.pipe_names:
+        groups.append(("spans", nlp.get_pipe("spancat").key))
     for doc in nlp.pipe(SENTENCES):
         print(doc.text)
-        group = doc.spans[key]
-        for ent, score in zip(group, group.attrs["scores"]):
-            print(f"    {ent.text:<30} {ent.label_:<6} {score:.3f}")
+        for title, key in groups:
+            group = doc.spans[key]
+            print(f"  {title} (doc.spans[{key!r}])")
+            for span, score in zip(group, group.attrs["scores"]):
+                print(f"    {span.text:<30} {span.label_:<12} {float(score):.3f}")
 
 
 if __name__ == "__main__":

@@ -190,6 +190,7 @@ def test_joint_config_trains_with_spacy_train(tiny_bert, tmp_path):
             "--paths.dev", str(tmp_path / "train.spacy"),
             "--paths.encoder", str(tiny_bert),
             "--training.max_steps", "150",
+            "--training.optimizer.learn_rate.total_steps", "150",
             "--training.eval_frequency", "50",
             # A random tiny encoder needs a fast rate: heads 1e-2, encoder 1e-3.
             "--training.optimizer.learn_rate.initial_rate", "0.01",
