@@ -85,6 +85,15 @@ def spanbert_layout(tiny_bert: Path, tmp_path_factory) -> Path:
     return path
 
 
+# A component's tok2vec listening to the shared `spanbert` component.
+LISTENER = {
+    "@architectures": "spacy-transformers.TransformerListener.v1",
+    "grad_factor": 1.0,
+    "upstream": "spanbert",
+    "pooling": {"@layers": "reduce_mean.v1"},
+}
+
+
 def ner_config(encoder: Path) -> dict:
     return {"model": {"tok2vec": {"name": str(encoder)}, "dropout": 0.0}}
 

@@ -1,10 +1,15 @@
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
 
+import numpy
 import pytest
+import spacy
 from transformers import BertTokenizerFast
+
+from conftest import LISTENER, make_examples
 
 from spacy_spanbert.hf_loading import (
     EncoderLoadError,
@@ -99,3 +104,20 @@ def test_directory_without_vocab_says_what_it_needs(tiny_bert, tmp_path):
     (broken / "vocab.txt").unlink()
     with pytest.raises(EncoderLoadError, match="needs config.json, vocab.txt"):
         load_encoder(broken, {}, {})
+
+
+def test_saved_pipeline_loads_without_the_encoder_it_was_built_from(tiny_bert, tmp_path):
+    """A packaged pipeline carries its encoder: the source directory can be gone."""
+    source = tmp_path / "encoder-source"
+    shutil.copytree(tiny_bert, source)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("spanbert", config={"model": {"name": str(source)}})
+    nlp.add_pipe("spanbert_ner", config={"model": {"tok2vec": LISTENER}})
+    examples = make_examples(nlp)
+    nlp.initialize(lambda: examples)
+    text = examples[0].text
+    expected = nlp(text)._.trf_data.model_output.last_hidden_state
+    nlp.to_disk(tmp_path / "pipeline")
+    shutil.rmtree(source)
+    loaded = spacy.load(tmp_path / "pipeline")
+    numpy.testing.assert_allclose(loaded(text)._.trf_data.model_output.last_hidden_state, expected, rtol=1e-5, atol=1e-6)

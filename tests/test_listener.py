@@ -4,14 +4,7 @@ import numpy
 import spacy
 from thinc.api import Adam
 
-from conftest import make_examples
-
-LISTENER = {
-    "@architectures": "spacy-transformers.TransformerListener.v1",
-    "grad_factor": 1.0,
-    "upstream": "spanbert",
-    "pooling": {"@layers": "reduce_mean.v1"},
-}
+from conftest import LISTENER, make_examples
 
 
 def _joint(tiny_bert):

@@ -14,6 +14,8 @@ from spacy.training import Example
 from spacy.util import fix_random_seed
 from thinc.api import SGD
 
+from conftest import LISTENER
+
 # Nested spans: (text, [(start_char, end_char, label)]); the first span of a nest is
 # the outermost, which is also the flat entity spanbert_ner learns.
 NESTED_DATA = [
@@ -24,13 +26,6 @@ NESTED_DATA = [
     ("Google opened an office in Berlin.", [(0, 6, "ORG"), (27, 33, "LOC")]),
     ("The Max Planck Society is in Munich.", [(4, 22, "ORG"), (8, 14, "PER"), (29, 35, "LOC")]),
 ]
-
-LISTENER = {
-    "@architectures": "spacy-transformers.TransformerListener.v1",
-    "grad_factor": 1.0,
-    "upstream": "spanbert",
-    "pooling": {"@layers": "reduce_mean.v1"},
-}
 
 SPANCAT = {
     "spans_key": "sc",
