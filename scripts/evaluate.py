@@ -9,6 +9,7 @@ N docs), for each of dev.spacy and test.spacy in CORPUS_DIR.
 """
 
 import json
+import warnings
 from pathlib import Path
 from typing import Dict, List
 
@@ -37,9 +38,14 @@ def score_prefixes(scores: Dict) -> List[str]:
     return prefixes
 
 
-def render(docs: List[Doc], spans_keys: List[str]) -> str:
-    parts = ["<h2>Entities (doc.ents)</h2>", displacy.render(docs, style="ent", page=False)]
-    for key in spans_keys:
+def render(docs: List[Doc], prefixes: List[str]) -> str:
+    """One page: the docs' entities, then their spans per spans key."""
+    # displaCy warns for every doc without entities or spans; those are expected here.
+    warnings.filterwarnings("ignore", message=r"\[W(006|117)\]")
+    parts = []
+    if "ents" in prefixes:
+        parts += ["<h2>Entities (doc.ents)</h2>", displacy.render(docs, style="ent", page=False)]
+    for key in [p[len("spans_") :] for p in prefixes if p.startswith("spans_")]:
         parts.append(f"<h2>Spans (doc.spans['{key}'])</h2>")
         parts.append(displacy.render(docs, style="span", options={"spans_key": key}, page=False))
     return "<html><body>" + "\n".join(parts) + "</body></html>"
@@ -66,10 +72,9 @@ def main(
         for prefix in score_prefixes(scores):
             msg.divider(f"{split}: {prefix}, {len(examples)} docs")
             msg.table(per_label_rows(scores, prefix), header=("label", "P", "R", "F"), aligns=("l", "r", "r", "r"))
-        docs = [eg.predicted for eg in examples[:n_docs]]  # annotated by nlp.evaluate
-        keys = [p[len("spans_") :] for p in score_prefixes(scores) if p.startswith("spans_")]
+        docs = list(nlp.pipe(eg.predicted.copy() for eg in examples[:n_docs]))
         html_path = metrics_dir / f"{split}-predictions.html"
-        html_path.write_text(render(docs, keys), encoding="utf8")
+        html_path.write_text(render(docs, score_prefixes(scores)), encoding="utf8")
         msg.good(f"Scores: {metrics_dir / f'{split}.json'}; predictions drawn: {html_path}")
 
 
