@@ -16,6 +16,8 @@ nlp = spacy.load({name!r})
 doc = nlp("Angela Merkel visited the Siemens plant in Erlangen.")
 print("loaded", {name!r}, "pipeline", nlp.pipe_names)
 print("entities", [(e.text, e.label_) for e in doc.ents])
+for key, group in doc.spans.items():
+    print(f"spans[{key!r}]", [(s.text, s.label_) for s in group])
 """
 
 
