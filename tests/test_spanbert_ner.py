@@ -7,6 +7,8 @@ import spacy
 from thinc.api import SGD
 from spacy.tokens import DocBin, Span
 
+from spacy_spanbert.ner.targets import candidate_targets
+
 from conftest import TRAIN_DATA, make_examples, ner_config, predictions
 
 TEXTS = [text for text, _ in TRAIN_DATA]
@@ -187,3 +189,29 @@ def test_encoder_lr_scale_must_be_positive(tiny_bert, factory, scale):
     config = ner_config(tiny_bert) if factory == "spanbert_ner" else {"model": {"name": str(tiny_bert)}}
     with pytest.raises(ValueError, match=f"'{factory}': encoder_lr_scale must be positive"):
         nlp.add_pipe(factory, config={**config, "encoder_lr_scale": scale})
+
+
+def test_negative_weight_scales_non_entity_candidates_in_the_loss(tiny_bert):
+    nlp = spacy.blank("en")
+    ner = nlp.add_pipe("spanbert_ner", config=ner_config(tiny_bert))
+    examples = make_examples(nlp)
+    nlp.initialize(lambda: examples)
+    candidates, probs = ner.predict([eg.predicted for eg in examples])
+    gradients = {}
+    for weight in (1.0, 0.25):
+        ner.cfg["negative_weight"] = weight
+        _, gradients[weight] = ner.get_loss(examples, (candidates, probs))
+    label_map = {label: i for i, label in enumerate(ner.labels)}
+    targets, _ = candidate_targets(examples, candidates.dataXd, candidates.lengths, label_map, ner.max_span_width)
+    negative = targets == len(ner.labels)
+    ratio = gradients[0.25] / gradients[1.0]
+    # Positives keep their weight, negatives get a quarter, before the common normalisation.
+    numpy.testing.assert_allclose(ratio[negative], 0.25 * ratio[~negative][0, 0], rtol=1e-4)
+    numpy.testing.assert_allclose(ratio[~negative], ratio[~negative][0, 0], rtol=1e-4)
+    assert ratio[~negative][0, 0] > 1  # the total weight fell, so each positive counts more
+
+
+def test_negative_weight_must_be_positive(tiny_bert):
+    nlp = spacy.blank("en")
+    with pytest.raises(ValueError, match="negative_weight must be positive"):
+        nlp.add_pipe("spanbert_ner", config={**ner_config(tiny_bert), "negative_weight": 0.0})
