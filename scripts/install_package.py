@@ -11,10 +11,12 @@ import sys
 import tempfile
 
 CHECK = """
+import sys
 import spacy
-nlp = spacy.load({name!r})
+name = sys.argv[1]
+nlp = spacy.load(name)
 doc = nlp("Angela Merkel visited the Siemens plant in Erlangen.")
-print("loaded", {name!r}, "pipeline", nlp.pipe_names)
+print("loaded", name, "pipeline", nlp.pipe_names)
 print("entities", [(e.text, e.label_) for e in doc.ents])
 for key, group in doc.spans.items():
     print(f"spans[{key!r}]", [(s.text, s.label_) for s in group])
@@ -24,7 +26,7 @@ for key, group in doc.spans.items():
 def main(sdist: str, name: str) -> None:
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", sdist], check=True)
     with tempfile.TemporaryDirectory() as empty:
-        subprocess.run([sys.executable, "-c", CHECK.format(name=name)], check=True, cwd=empty)
+        subprocess.run([sys.executable, "-c", CHECK, name], check=True, cwd=empty)
 
 
 if __name__ == "__main__":
