@@ -2,10 +2,13 @@
 
 from . import architectures, suggesters
 from .encoder_component import make_spanbert
+from .fork_safety import register_fork_handler
 from .hf_loading import EncoderLoadError, UnsupportedEncoderError
 from .ner import SpanBertNER, make_spanbert_ner
 
 __version__ = "0.1.0"
+
+register_fork_handler()
 
 __all__ = [
     "architectures",

@@ -11,6 +11,7 @@ from thinc.types import Floats2d, Ragged
 
 from .layers.encoder import SpanBertTransformerModel
 from .layers.span_boundary import span_boundary_features
+from .layers.span_chunks import in_span_chunks
 from .layers.span_rows import doc_spans_to_rows, extract_spans, ragged_to_rows
 
 SpanGetter = Callable[[List[Doc]], List[List[Span]]]
@@ -81,16 +82,21 @@ def build_span_ner_model(
 
     Input: docs and their candidate spans (token offsets per doc, as spaCy's
     suggesters give them). Output: one probability row per candidate; the last
-    column is "no entity".
+    column is "no entity". Prediction scores the candidates in chunks, so memory
+    stays bounded on long documents.
     max_span_width (int): Longest candidate span, in tokens.
     """
+    if max_span_width < 1:
+        raise ValueError(
+            f"max_span_width must be at least 1 token, got {max_span_width}: the "
+            "model would have no candidate spans to score."
+        )
     features = span_boundary_features(width_embedding_size, max_span_width, with_head)
     scorer = chain(Relu(nO=hidden_size, dropout=dropout, normalize=True), Softmax_v2())
     model = chain(
         with_getitem(0, chain(tok2vec, list2ragged())),
         doc_spans_to_rows(),
-        features,
-        scorer,
+        in_span_chunks(chain(features, scorer)),
     )
     model.set_ref("tok2vec", tok2vec)
     model.set_ref("span_features", features)

@@ -4,7 +4,8 @@ Components that use a `spacy-transformers.TransformerListener.v1` share its sing
 forward pass, as with spacy-transformers' own `transformer` component.
 """
 
-from typing import Callable, Dict, List, Optional
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -15,6 +16,7 @@ from spacy_transformers.pipeline_component import DOC_EXT_ATTR, Transformer
 from thinc.api import Config, Model, Optimizer
 
 from .encoder_lr import DEFAULT_ENCODER_LR_SCALE, ScaledOptimizer, validate_encoder_lr_scale
+from .serialization import component_from_disk
 
 DEFAULT_CONFIG_STR = f"""
 [spanbert]
@@ -99,3 +101,10 @@ class SpanBertTransformer(Transformer):
 
     def finish_update(self, sgd: Optimizer) -> None:
         self.model.finish_update(ScaledOptimizer(sgd, self.cfg["encoder_lr_scale"]))
+
+    def from_disk(
+        self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()
+    ) -> "SpanBertTransformer":
+        """Load the component; a missing or damaged file is named in the error."""
+        component_from_disk(self, path, exclude)
+        return self

@@ -10,7 +10,8 @@ import spacy
 import torch
 from spacy.language import Language
 from spacy.training import Example
-from tokenizers import BertWordPieceTokenizer
+from spacy.util import fix_random_seed
+from tokenizers.pre_tokenizers import BertPreTokenizer
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
 # (text, [(start_char, end_char, label)])
@@ -25,6 +26,7 @@ TRAIN_DATA: List[Tuple[str, List[Tuple[int, int, str]]]] = [
     ("Lionel Messi scored twice for Inter Miami.", [(0, 12, "PER"), (30, 41, "ORG")]),
 ]
 
+SPECIAL_PIECES = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 VOCAB_TEXT = [text for text, _ in TRAIN_DATA] + [
     "The quick brown fox jumps over the lazy dog in Madrid and Rome.",
     "Researchers at Stanford University and the Max Planck Society published results.",
@@ -42,14 +44,21 @@ def make_examples(nlp: Language) -> List[Example]:
 
 
 def _build_tiny_bert(path: Path) -> None:
-    """A 2-layer, 64-wide BERT with a cased WordPiece vocabulary trained on VOCAB_TEXT."""
+    """A 2-layer, 64-wide BERT with a cased WordPiece vocabulary built from VOCAB_TEXT.
+
+    The vocabulary is built, not trained: `tokenizers`' WordPiece trainer breaks ties
+    in hash order, which gives a different vocabulary, and so a different model, on
+    each run. Here: the special pieces, every character alone and as a `##`
+    continuation, and every whole word, sorted.
+    """
     path.mkdir(parents=True)
-    wordpiece = BertWordPieceTokenizer(lowercase=False, strip_accents=False)
-    wordpiece.train_from_iterator(VOCAB_TEXT * 4, vocab_size=400, min_frequency=1)
-    wordpiece.save_model(str(path))
+    words = sorted({w for text in VOCAB_TEXT for w, _ in BertPreTokenizer().pre_tokenize_str(text)})
+    chars = sorted({c for word in words for c in word})
+    pieces = SPECIAL_PIECES + chars + [f"##{c}" for c in chars] + [w for w in words if len(w) > 1]
+    (path / "vocab.txt").write_text("\n".join(pieces) + "\n", encoding="utf8")
     torch.manual_seed(0)
     config = BertConfig(
-        vocab_size=wordpiece.get_vocab_size(),
+        vocab_size=len(pieces),
         hidden_size=64,
         num_hidden_layers=2,
         num_attention_heads=2,
@@ -100,7 +109,8 @@ def ner_config(encoder: Path) -> dict:
 
 @pytest.fixture(scope="session")
 def trained_nlp(tiny_bert: Path) -> Language:
-    """spanbert_ner trained on TRAIN_DATA until it fits it."""
+    """spanbert_ner trained on TRAIN_DATA until it fits it, from seed 0."""
+    fix_random_seed(0)
     nlp = spacy.blank("en")
     nlp.add_pipe("spanbert_ner", config=ner_config(tiny_bert))
     examples = make_examples(nlp)

@@ -3,9 +3,11 @@
 from typing import Any, Callable, Dict, List, Optional
 
 from spacy.tokens import Doc, Span
+from spacy.vocab import Vocab
 from spacy_transformers.layers import TransformerModel
 
 from ..hf_loading import load_encoder
+from .safetensors_shim import SafetensorsHFShim
 
 ENCODER_ARCHITECTURE = "spacy_spanbert.SpanBertEncoder.v1"
 TOK2VEC_ARCHITECTURE = "spacy_spanbert.SpanBertTok2Vec.v1"
@@ -21,9 +23,17 @@ def SpanBertTransformerModel(
 ) -> TransformerModel:
     """A TransformerModel whose weights load through `load_encoder`.
 
-    Everything else (wordpiece alignment, truncation at the tokenizer's
-    model_max_length, mixed precision, serialization) is spacy-transformers' own.
+    Its weights are saved as safetensors (`SafetensorsHFShim`). Everything else
+    (wordpiece alignment, truncation at the tokenizer's model_max_length, mixed
+    precision) is spacy-transformers' own.
     """
+    for settings in (tokenizer_config, transformer_config):
+        if settings.get("trust_remote_code"):
+            raise ValueError(
+                "spacy-spanbert never runs code shipped with a model: remove "
+                "trust_remote_code from the encoder's tokenizer_config and "
+                "transformer_config. BERT-family encoders don't need it."
+            )
     model = TransformerModel(
         name,
         get_spans,
@@ -31,6 +41,12 @@ def SpanBertTransformerModel(
         dict(transformer_config),
         mixed_precision,
         dict(grad_scaler_config),
+    )
+    wrapper = model.layers[0]
+    wrapper.shims[0] = SafetensorsHFShim(
+        wrapper.shims[0]._hfmodel,
+        mixed_precision=mixed_precision,
+        grad_scaler_config=dict(grad_scaler_config),
     )
     model.init = _init_encoder
     model.attrs["replace_listener_cfg"] = replace_listener_cfg
@@ -45,7 +61,31 @@ def _init_encoder(model: TransformerModel, X: Optional[List[Doc]] = None, Y=None
         model._init_tokenizer_config,
         model._init_transformer_config,
     )
+    _check_window_fits(model.attrs["get_spans"], hf_objects.tokenizer.model_max_length)
     model.attrs["set_transformer"](model, hf_objects)
+
+
+def _check_window_fits(get_spans: Callable[[List[Doc]], List[List[Span]]], max_length: int) -> None:
+    """Refuse a span getter whose windows hold more tokens than the encoder has
+    positions for: spacy-transformers would cut the wordpieces past the limit, and
+    the tokens there would get no representation.
+
+    The getter is run on a doc twice the limit long with one sentence per token, so
+    strided windows show their width and sentence windows stay within bounds.
+    """
+    n_tokens = 2 * max_length
+    probe = Doc(Vocab(), words=["a"] * n_tokens, sent_starts=[True] * n_tokens)
+    widest = max((len(span) for spans in get_spans([probe]) for span in spans), default=0)
+    # At least one wordpiece per token, plus [CLS] and [SEP].
+    if widest + 2 > max_length:
+        raise ValueError(
+            f"The encoder takes at most {max_length} wordpieces, but its span getter "
+            f"gives windows of {widest} tokens (at least {widest + 2} wordpieces): "
+            "tokens past the limit would get no vectors. Use "
+            "spacy-transformers.strided_spans.v1 with a window well under "
+            f"{max_length - 2} tokens, leaving room for words of several wordpieces "
+            "(SpanBERT's 512 positions: window 128, stride 96)."
+        )
 
 
 def replace_listener_cfg(

@@ -1,7 +1,8 @@
 """`spanbert_ner`: named entities from scored candidate spans, written to `doc.ents`."""
 
 import warnings
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 import numpy
 from spacy import Errors
@@ -16,6 +17,7 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate, to_numpy
 from thinc.types import Floats2d, Ragged
 
 from ..encoder_lr import DEFAULT_ENCODER_LR_SCALE, ScaledOptimizer, validate_encoder_lr_scale
+from ..serialization import component_from_disk
 from ..suggesters import build_sentence_ngram_suggester
 from .decoding import best_labels, greedy_non_overlapping
 from .targets import candidate_targets
@@ -265,6 +267,13 @@ class SpanBertNER(TrainablePipe):
         d_probs = (probs - ops.asarray2f(one_hot)) * ops.asarray2f(weights[:, None] / norm)
         return loss, d_probs
 
+    def from_disk(
+        self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()
+    ) -> "SpanBertNER":
+        """Load the component; a missing or damaged file is named in the error."""
+        component_from_disk(self, path, exclude)
+        return self
+
     def initialize(
         self,
         get_examples: Callable[[], Iterable[Example]],
@@ -278,7 +287,9 @@ class SpanBertNER(TrainablePipe):
             self.add_label(label)
         sample: List[Example] = []
         n_ents = n_too_wide = 0
+        has_span_groups = False
         for eg in get_examples():
+            has_span_groups |= any(len(group) for group in eg.reference.spans.values())
             for ent in eg.reference.ents:
                 if labels is None:
                     self.add_label(ent.label_)
@@ -286,6 +297,14 @@ class SpanBertNER(TrainablePipe):
                 n_too_wide += len(ent) > self.max_span_width
             if len(sample) < 10:
                 sample.append(eg)
+        if not n_ents and has_span_groups:
+            raise ValueError(
+                f"'{self.name}' learns doc.ents, which never overlap, but the training "
+                "examples have none: their gold spans are in doc.spans, where spans may "
+                "overlap or nest. Train spaCy's `spancat` for those (configs/spancat.cfg, "
+                "or configs/spanbert_joint.cfg for both on one encoder), or put the "
+                "non-overlapping entities in doc.ents."
+            )
         if not self.labels:
             raise ValueError(
                 f"'{self.name}' has no entity labels to learn: the training examples "

@@ -1,0 +1,121 @@
+"""Peak memory and speed on long documents, and a leak check over repeated passes.
+
+    python benchmarks/memory.py long-docs MODEL [--sizes 1000 10000 100000] [--threads 2]
+    python benchmarks/memory.py leak MODEL [--passes 10] [--docs 1000] [--threads 2]
+
+MODEL is a pipeline directory or package name: this project's (`spanbert_ner`, with
+an inline or shared encoder) or any other, e.g. spaCy's transformer + ner, to compare.
+`long-docs` runs each size in a fresh process, so each peak RSS is that size's own.
+Texts are built from a fixed bank of news sentences; no corpus is needed. Prints
+Markdown tables.
+"""
+
+import json
+import random
+import resource
+import subprocess
+import sys
+import time
+from typing import List
+
+import spacy
+import torch
+import typer
+
+app = typer.Typer(add_completion=False)
+
+SENTENCES = [
+    "Barack Obama visited Berlin on Monday and met Angela Merkel at the Chancellery.",
+    "Shares of Toyota, Siemens and Nestle rose in Tokyo, Frankfurt and Zurich.",
+    "The European Central Bank left interest rates unchanged on Thursday.",
+    "Researchers at Stanford University and the Max Planck Society published the results.",
+    "Lionel Messi scored twice as Inter Miami beat New York City FC 3-1.",
+    "Prime Minister Jacinda Ardern flew from Wellington to Sydney for the summit.",
+    "Apple and Microsoft reported quarterly earnings above Wall Street forecasts.",
+    "The United Nations called for a ceasefire in the region.",
+]
+
+
+def current_rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def text_of(n_tokens: int, nlp: spacy.Language) -> str:
+    """About n_tokens spaCy tokens of sentences drawn from the bank (seed 0)."""
+    rng = random.Random(0)
+    sentences: List[str] = []
+    total = 0
+    while total < n_tokens:
+        sentence = rng.choice(SENTENCES)
+        sentences.append(sentence)
+        total += len(nlp.make_doc(sentence))
+    return " ".join(sentences)
+
+
+@app.command("one-doc", hidden=True)
+def one_doc(model: str, n_tokens: int, threads: int = 2) -> None:
+    torch.set_num_threads(threads)
+    nlp = spacy.load(model)
+    nlp("Warm up the pipeline once.")
+    text = text_of(n_tokens, nlp)
+    before = current_rss_mib()
+    start = time.perf_counter()
+    doc = nlp(text)
+    seconds = time.perf_counter() - start
+    print(json.dumps({
+        "tokens": len(doc), "seconds": seconds, "words_per_s": len(doc) / seconds,
+        "rss_before_mib": before, "peak_rss_mib": peak_rss_mib(), "entities": len(doc.ents),
+    }))
+
+
+@app.command("long-docs")
+def long_docs(model: str, sizes: List[int] = typer.Option([1000, 10000, 100000]), threads: int = 2) -> None:
+    """One document of each size, each in its own process."""
+    print(f"model {model}, torch threads {threads}\n")
+    print("| tokens | seconds | words/s | RSS before (MiB) | peak RSS (MiB) | growth (MiB) | growth per 1k tokens (MiB) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for size in sizes:
+        result = subprocess.run(
+            [sys.executable, __file__, "one-doc", model, str(size), "--threads", str(threads)],
+            capture_output=True, text=True, check=True,
+        )
+        r = json.loads(result.stdout.strip().splitlines()[-1])
+        growth = r["peak_rss_mib"] - r["rss_before_mib"]
+        print(
+            f"| {r['tokens']:,} | {r['seconds']:.1f} | {r['words_per_s']:,.0f} | "
+            f"{r['rss_before_mib']:,.0f} | {r['peak_rss_mib']:,.0f} | {growth:,.0f} | "
+            f"{1000 * growth / r['tokens']:.2f} |",
+            flush=True,
+        )
+
+
+@app.command()
+def leak(model: str, passes: int = 10, docs: int = 1000, threads: int = 2, batch_size: int = 64) -> None:
+    """RSS after each of `passes` runs of nlp.pipe over the same docs."""
+    torch.set_num_threads(threads)
+    nlp = spacy.load(model)
+    rng = random.Random(0)
+    texts = [" ".join(rng.choices(SENTENCES, k=rng.randint(1, 4))) for _ in range(docs)]
+    print(f"model {model}, {docs} docs, batch_size {batch_size}, torch threads {threads}\n")
+    print("| pass | seconds | entities | RSS after (MiB) |")
+    print("|---:|---:|---:|---:|")
+    rss = []
+    for i in range(1, passes + 1):
+        start = time.perf_counter()
+        n_ents = sum(len(doc.ents) for doc in nlp.pipe(texts, batch_size=batch_size))
+        rss.append(current_rss_mib())
+        print(f"| {i} | {time.perf_counter() - start:.1f} | {n_ents} | {rss[-1]:,.0f} |", flush=True)
+    if passes > 2:
+        print(f"\nRSS change from pass 2 to pass {passes}: {rss[-1] - rss[1]:+,.0f} MiB")
+
+
+if __name__ == "__main__":
+    app()

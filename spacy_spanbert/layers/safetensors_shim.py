@@ -1,0 +1,96 @@
+"""spacy-transformers' HFShim with the weights serialized as safetensors, not pickle.
+
+HFShim saves the state dict with `torch.save` and reads it back with `torch.load`,
+which unpickles. Here the weights are written and read with safetensors, which holds
+only tensors; config and tokenizer files travel as before (JSON and text). The model
+is rebuilt as a BertModel, the one architecture this package loads, so no code named
+in a saved file is ever run.
+"""
+
+from pathlib import Path
+from typing import Any, Dict
+
+import srsly
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+from spacy.util import SimpleFrozenDict
+from spacy_transformers.data_classes import HFObjects
+from spacy_transformers.layers.hf_shim import HFShim
+from spacy_transformers.util import make_tempdir
+from thinc.api import get_torch_default_device
+from transformers import BertConfig, BertModel, BertTokenizer, BertTokenizerFast
+
+WEIGHTS_FORMAT = "safetensors"
+
+
+class SafetensorsHFShim(HFShim):
+    def to_bytes(self) -> bytes:
+        hf_model = self._hfmodel
+        if hf_model.transformer is None:
+            return srsly.msgpack_dumps(
+                {
+                    "config": {},
+                    "_init_tokenizer_config": hf_model._init_tokenizer_config,
+                    "_init_transformer_config": hf_model._init_transformer_config,
+                }
+            )
+        tokenizer = hf_model.tokenizer
+        files: Dict[str, bytes] = {}
+        with make_tempdir() as temp_dir:
+            tokenizer.save_pretrained(str(temp_dir))
+            for path in temp_dir.glob("**/*"):
+                if path.is_file():
+                    files[path.name] = path.read_bytes()
+        if hf_model.vocab_file_contents is not None:
+            files["vocab.txt"] = hf_model.vocab_file_contents
+        state = {name: t.contiguous() for name, t in self._model.state_dict().items()}
+        return srsly.msgpack_dumps(
+            {
+                "config": hf_model.transformer.config.to_dict(),
+                "tokenizer": files,
+                "use_fast": tokenizer.is_fast,
+                "weights_format": WEIGHTS_FORMAT,
+                "state": save_safetensors(state),
+            }
+        )
+
+    def from_bytes(self, bytes_data: bytes) -> "SafetensorsHFShim":
+        msg = srsly.msgpack_loads(bytes_data)
+        if not msg["config"]:
+            self._hfmodel = HFObjects(
+                None,
+                None,
+                None,
+                msg["_init_tokenizer_config"],
+                msg["_init_transformer_config"],
+            )
+            return self
+        if msg.get("weights_format") != WEIGHTS_FORMAT:
+            raise ValueError(
+                f"The encoder's weights are not in {WEIGHTS_FORMAT} format: the "
+                "pipeline was saved by spacy-transformers' own serialization (a torch "
+                "pickle), which spacy-spanbert does not unpickle. Train or save it "
+                "again with this version of spacy-spanbert."
+            )
+        config = BertConfig.from_dict(msg["config"])
+        tokenizer = _tokenizer_from_files(msg["tokenizer"], msg["use_fast"])
+        transformer = BertModel(config)
+        transformer.load_state_dict(load_safetensors(msg["state"]))
+        transformer.to(get_torch_default_device())
+        self._hfmodel = HFObjects(
+            tokenizer,
+            transformer,
+            msg["tokenizer"].get("vocab.txt"),
+            SimpleFrozenDict(),
+            SimpleFrozenDict(),
+        )
+        self._model = transformer
+        return self
+
+
+def _tokenizer_from_files(files: Dict[str, bytes], use_fast: bool) -> Any:
+    tokenizer_cls = BertTokenizerFast if use_fast else BertTokenizer
+    with make_tempdir() as temp_dir:
+        for name, data in files.items():
+            Path(temp_dir / name).write_bytes(data)
+        return tokenizer_cls.from_pretrained(str(temp_dir))

@@ -1,0 +1,54 @@
+"""Score spans in fixed-size chunks at prediction time, so memory stays bounded.
+
+A doc of n tokens has about n * max_span_width candidate spans; scoring them all at
+once holds one feature row and one hidden row per candidate: gigabytes for a 100k-token
+document. In prediction nothing needs all rows at once, so they go through in chunks.
+Training keeps the single pass, which backprop needs.
+"""
+
+from typing import Callable, Tuple
+
+from thinc.api import Model
+from thinc.types import Floats2d, Ints2d
+
+InT = Tuple[Floats2d, Ints2d]
+
+PREDICT_CHUNK_SPANS = 16384
+
+
+def in_span_chunks(
+    layer: Model[InT, Floats2d], chunk_size: int = PREDICT_CHUNK_SPANS
+) -> Model[InT, Floats2d]:
+    """Wrap a layer over (token vectors, span rows) to run on `chunk_size` spans at a
+    time when not training; the output is the same."""
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}.")
+    return Model(
+        f"in_span_chunks({layer.name})",
+        forward,
+        init=init,
+        layers=[layer],
+        dims={"nO": None},
+        attrs={"chunk_size": chunk_size},
+    )
+
+
+def init(model: Model[InT, Floats2d], X=None, Y=None) -> None:
+    layer = model.layers[0]
+    layer.initialize(X=X, Y=Y)
+    if layer.has_dim("nO"):
+        model.set_dim("nO", layer.get_dim("nO"))
+
+
+def forward(model: Model[InT, Floats2d], inputs: InT, is_train: bool) -> Tuple[Floats2d, Callable]:
+    layer = model.layers[0]
+    X, spans = inputs
+    size = model.attrs["chunk_size"]
+    if is_train or spans.shape[0] <= size:
+        return layer(inputs, is_train)
+    chunks = [layer.predict((X, spans[i : i + size])) for i in range(0, spans.shape[0], size)]
+    return model.ops.xp.concatenate(chunks), _no_backprop
+
+
+def _no_backprop(dY: Floats2d) -> InT:
+    raise ValueError("in_span_chunks computes no gradient outside training (is_train=False).")

@@ -1,0 +1,87 @@
+"""Batching, multiprocessing and pickling give the same entities as one doc at a time."""
+
+import pickle
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+import numpy
+import pytest
+from spacy.language import Language
+
+PIECES = [
+    "Barack Obama", "visited", "Berlin", "on Monday", ".", "Angela Merkel", "Google",
+    "London", "😀", "東京", "", "  ", "\n", "the University of Paris", "x" * 300,
+]
+
+
+def mixed_texts(n: int, seed: int = 0) -> List[str]:
+    """Empty to ~40-piece texts; the long "x" word is one [UNK] wordpiece."""
+    rng = random.Random(seed)
+    return [" ".join(rng.choice(PIECES) for _ in range(rng.randint(0, 40))) for _ in range(n)]
+
+
+def entities(docs) -> List[list]:
+    return [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in docs]
+
+
+def scores(docs) -> numpy.ndarray:
+    return numpy.concatenate([doc.spans["spanbert_ner"].attrs["scores"] for doc in docs])
+
+
+def check_batch_sizes(nlp: Language, texts: List[str]) -> None:
+    """Same entities; scores equal up to float rounding, which padding changes."""
+    docs = [nlp(text) for text in texts]
+    one_at_a_time = entities(docs)
+    assert sum(map(len, one_at_a_time)) > len(texts) / 2  # there is something to compare
+    for batch_size in (1, 8, 128):
+        batched = list(nlp.pipe(texts, batch_size=batch_size))
+        assert entities(batched) == one_at_a_time, batch_size
+        numpy.testing.assert_allclose(scores(batched), scores(docs), rtol=0, atol=1e-5)
+
+
+def test_batch_sizes_give_the_same_entities(trained_nlp):
+    check_batch_sizes(trained_nlp, mixed_texts(200))
+
+
+@pytest.mark.slow
+def test_batch_sizes_give_the_same_entities_on_5000_docs(trained_nlp):
+    check_batch_sizes(trained_nlp, mixed_texts(5000))
+
+
+N_PROCESS_SCRIPT = """
+import json, sys, spacy
+nlp = spacy.load(sys.argv[1])
+texts = json.loads(sys.argv[2])
+# Run the encoder in the parent first: the case that used to hang the forked workers.
+expected = [[(e.start_char, e.end_char, e.label_) for e in nlp(t).ents] for t in texts]
+got = [[(e.start_char, e.end_char, e.label_) for e in d.ents]
+       for d in nlp.pipe(texts, batch_size=8, n_process=2)]
+print(json.dumps({"same": got == expected, "n_ents": sum(map(len, expected))}))
+"""
+
+
+def test_n_process_2_after_the_encoder_ran_in_the_parent(trained_nlp, tmp_path: Path):
+    import json
+
+    trained_nlp.to_disk(tmp_path / "pipeline")
+    texts = mixed_texts(40)
+    result = subprocess.run(
+        [sys.executable, "-c", N_PROCESS_SCRIPT, str(tmp_path / "pipeline"), json.dumps(texts)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["same"] and outcome["n_ents"] > 0
+
+
+def test_pipeline_and_component_pickle(trained_nlp):
+    texts = mixed_texts(20)
+    expected = entities(trained_nlp.pipe(texts))
+    assert entities(pickle.loads(pickle.dumps(trained_nlp)).pipe(texts)) == expected
+    ner = pickle.loads(pickle.dumps(trained_nlp.get_pipe("spanbert_ner")))
+    assert entities(ner.pipe(trained_nlp.make_doc(t) for t in texts)) == expected

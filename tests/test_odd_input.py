@@ -1,0 +1,61 @@
+"""Any text a user can pass: no exception, valid non-overlapping entities, text unchanged."""
+
+import numpy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from spacy.language import Language
+from spacy.tokens import Doc
+
+ODD_TEXTS = {
+    "empty": "",
+    "whitespace only": " \n\t  \r\n ",
+    "single character": "x",
+    "very long token": "a" * 5000 + " Barack Obama visited Berlin",
+    "emoji and astral": "Obama 😀🎉👩‍👩‍👧 visited 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 Berlin 𠜎𠜱",
+    "combining marks": "e\u0301\u0301\u0301 Ba\u0308rack O\u0336bama visited Berlin",
+    "zero-width": "\u200b\u200b Obama \u200d\u200c visited\ufeff Berlin \u2060",
+    "control characters": "\x00\x01\x07 Obama\x1b visited\x7f Berlin\x0b\x0c",
+    "mixed scripts": "Obama посетил Берлин و باريس और दिल्ली",
+    "CJK without spaces": "東京大学の研究者がベルリンで発表した。北京大学的研究人员发表了结果。",
+    "no wordpieces": "\u200b \ufeff \u2028 \u2029 \x0b \u00ad",
+    "only punctuation": "!!! ??? ... ,,, ;;; ---",
+}
+
+
+def assert_valid(doc: Doc, text: str, scores_key: str = "spanbert_ner") -> None:
+    assert doc.text == text
+    covered = numpy.zeros(len(doc), dtype=int)
+    for ent in doc.ents:
+        assert 0 <= ent.start < ent.end <= len(doc)
+        covered[ent.start : ent.end] += 1
+    assert covered.max(initial=0) <= 1, "doc.ents overlap"
+    group = doc.spans[scores_key]
+    scores = group.attrs["scores"]
+    assert len(scores) == len(group)
+    assert numpy.all((scores > 0) & (scores <= 1))
+
+
+def test_odd_texts_one_at_a_time_and_batched(trained_nlp: Language):
+    texts = list(ODD_TEXTS.values())
+    for text in texts:
+        assert_valid(trained_nlp(text), text)
+    for text, doc in zip(texts, trained_nlp.pipe(texts, batch_size=4)):
+        assert_valid(doc, text)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=300))
+def test_any_unicode_text(trained_nlp: Language, text: str):
+    assert_valid(trained_nlp(text), text)
+
+
+WORDS = st.sampled_from(
+    ["Barack", "Obama", "visited", "Berlin", "Google", "London", ".", ",", "\n", "😀", "東京", "\u200b", "x" * 120]
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batch=st.lists(st.lists(WORDS, max_size=60).map(" ".join), min_size=1, max_size=12))
+def test_batches_of_mixed_texts(trained_nlp: Language, batch):
+    for text, doc in zip(batch, trained_nlp.pipe(batch, batch_size=5)):
+        assert_valid(doc, text)
