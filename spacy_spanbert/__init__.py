@@ -4,6 +4,7 @@ from . import architectures, suggesters
 from .encoder_component import make_spanbert
 from .fork_safety import register_fork_handler
 from .hf_loading import EncoderLoadError, UnsupportedEncoderError
+from .serialization import PipelineFileError
 from .ner import SpanBertNER, make_spanbert_ner
 
 __version__ = "0.1.0"
@@ -18,4 +19,5 @@ __all__ = [
     "SpanBertNER",
     "EncoderLoadError",
     "UnsupportedEncoderError",
+    "PipelineFileError",
 ]
