@@ -1,5 +1,6 @@
 """Command line: `python -m spacy_spanbert COMMAND`."""
 
+import json
 from pathlib import Path
 from typing import List, Optional
 
@@ -106,3 +107,57 @@ def span_widths(
         [(label, f"{share:.4f}") for label, share in sorted(recall.items())],
         header=(f"dev recall, n-grams 1..{max_width}", "share of gold spans"),
     )
+
+
+@app.command("annotate")
+def annotate(
+    model: str = typer.Argument(..., help="Pipeline directory or package name"),
+    input_path: Path = typer.Argument(..., exists=True, help="JSON lines or text file, or a directory of them (shards)"),
+    output: Path = typer.Argument(..., help="Output: a .jsonl file (local) or a directory of shards (ray)"),
+    engine: str = typer.Option("local", help="local (nlp.pipe) or ray (Ray Data)"),
+    input_format: str = typer.Option("auto", "--format", help="auto (by file suffix), jsonl or text"),
+    output_key: str = typer.Option("annotations", help="Output field holding file, line, entities, spans or error"),
+    batch_size: int = typer.Option(64, help="Docs per nlp.pipe batch (per actor batch with ray)"),
+    n_process: int = typer.Option(1, help="local: processes for nlp.pipe"),
+    num_actors: int = typer.Option(2, help="ray: pipeline actors, each loading the pipeline once"),
+    num_gpus_per_actor: float = typer.Option(0.0, help="ray: GPUs per actor (e.g. 0.5 puts two on a GPU)"),
+    ray_address: Optional[str] = typer.Option(None, help="ray: cluster address; a local Ray starts without it"),
+) -> None:
+    """Annotate records with a pipeline, keeping every input field and record.
+
+    A re-run skips the records already in OUTPUT. Records that can't be read or
+    annotated are written with an error in OUTPUT_KEY.
+    """
+    from .annotate.records import done_records, output_files, read_records
+
+    if engine not in ("local", "ray"):
+        raise typer.BadParameter("use local or ray", param_hint="--engine")
+    if engine == "local" and output.is_dir():
+        raise typer.BadParameter(f"{output} is a directory; --engine local writes one .jsonl file", param_hint="OUTPUT")
+    if engine == "ray" and output.is_file():
+        raise typer.BadParameter(f"{output} is a file; --engine ray writes a directory of shards", param_hint="OUTPUT")
+    done = done_records(output, output_key)
+    if done:
+        msg.info(f"Resuming: {len(done)} records already in {output} are skipped")
+    if engine == "local":
+        import spacy
+
+        from .annotate import annotate_local
+
+        nlp = spacy.load(model)
+        records = read_records(input_path, input_format, done)
+        annotate_local(nlp, records, output, output_key, batch_size, n_process)
+    else:
+        from .annotate.ray_engine import annotate_ray
+
+        annotate_ray(
+            model, input_path, output, output_key, input_format, done,
+            batch_size, num_actors, num_gpus_per_actor, ray_address,
+        )
+    total = errors = 0
+    for path in output_files(output):
+        with path.open(encoding="utf8") as file_:
+            for line in file_:
+                total += 1
+                errors += "error" in json.loads(line)[output_key]
+    msg.good(f"{output}: {total} records, {errors} with an error")

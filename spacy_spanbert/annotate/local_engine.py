@@ -1,0 +1,36 @@
+"""`--engine local`: `nlp.pipe` on this machine, appending to one JSON lines file."""
+
+import json
+from pathlib import Path
+from typing import Iterable
+
+from spacy.language import Language
+from spacy.util import minibatch
+from tqdm import tqdm
+
+from .annotator import annotate_records
+from .records import InputRecord
+
+
+def annotate_local(
+    nlp: Language,
+    records: Iterable[InputRecord],
+    output: Path,
+    key: str,
+    batch_size: int = 64,
+    n_process: int = 1,
+) -> int:
+    """Append the output records to `output`, chunk by chunk, flushed, so a crash
+    loses at most the chunk in flight; return how many were written."""
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    chunk_size = 16 * batch_size * max(n_process, 1)
+    written = 0
+    with output.open("a", encoding="utf8") as out, tqdm(unit=" docs", desc="annotate") as bar:
+        for chunk in minibatch(records, chunk_size):
+            for record in annotate_records(nlp, list(chunk), key, batch_size, n_process):
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.flush()
+            written += len(chunk)
+            bar.update(len(chunk))
+    return written
