@@ -120,6 +120,7 @@ def annotate(
     batch_size: int = typer.Option(64, help="Docs per nlp.pipe batch (per actor batch with ray)"),
     n_process: int = typer.Option(1, help="local: processes for nlp.pipe"),
     num_actors: int = typer.Option(2, help="ray: pipeline actors, each loading the pipeline once"),
+    num_cpus_per_actor: float = typer.Option(1.0, help="ray: CPUs per actor (its torch threads)"),
     num_gpus_per_actor: float = typer.Option(0.0, help="ray: GPUs per actor (e.g. 0.5 puts two on a GPU)"),
     ray_address: Optional[str] = typer.Option(None, help="ray: cluster address; a local Ray starts without it"),
 ) -> None:
@@ -152,7 +153,7 @@ def annotate(
 
         annotate_ray(
             model, input_path, output, output_key, input_format, done,
-            batch_size, num_actors, num_gpus_per_actor, ray_address,
+            batch_size, num_actors, num_gpus_per_actor, ray_address, num_cpus_per_actor,
         )
     total = errors = 0
     for path in output_files(output):

@@ -67,7 +67,8 @@ def test_unknown_corpus_is_named(tmp_path):
 def test_project_commands_and_workflow():
     project = load_project_config(ROOT)
     names = [command["name"] for command in project["commands"]]
-    assert project["workflows"]["all"] == ["encoder", "convert", "train", "evaluate", "package", "demo"]
+    assert project["workflows"]["all"] == ["encoder", "convert", "train", "evaluate", "package", "demo", "annotate"]
+    assert "annotate-ray" in names
     assert set(project["workflows"]["all"]) <= set(names)
     train = next(c for c in project["commands"] if c["name"] == "train")
     assert "--gpu-id -1" in " ".join(train["script"])  # vars.gpu_id, substituted

@@ -30,9 +30,12 @@ except ImportError as err:  # pragma: no cover - depends on the install
 class PipelineActor:
     """Loads the pipeline once, then annotates the batches it is given."""
 
-    def __init__(self, model: str, key: str, batch_size: int) -> None:
+    def __init__(self, model: str, key: str, batch_size: int, threads: int) -> None:
         import spacy
+        import torch
 
+        # Ray caps a worker's OpenMP threads at 1 unless told; use the CPUs reserved.
+        torch.set_num_threads(threads)
         self.nlp = spacy.load(model)
         self.key = key
         self.batch_size = batch_size
@@ -68,10 +71,12 @@ def annotate_ray(
     num_actors: int = 2,
     num_gpus_per_actor: float = 0.0,
     ray_address: Optional[str] = None,
+    num_cpus_per_actor: float = 1.0,
 ) -> None:
     """Annotate every input shard into JSON lines shards under the `output` directory."""
     if not ray.is_initialized():
-        ray.init(address=ray_address, runtime_env={"env_vars": _pass_on_env()})
+        env_vars = _pass_on_env()
+        ray.init(address=ray_address, runtime_env={"env_vars": env_vars} if env_vars else None)
     done_ref = ray.put(done or set())
     shards = [
         {"path": str(path.absolute()), "name": name, "format": input_format(path, fmt)}
@@ -95,9 +100,10 @@ def annotate_ray(
         .flat_map(read_shard, num_cpus=0)
         .map_batches(
             PipelineActor,
-            fn_constructor_args=(str(model), key, batch_size),
+            fn_constructor_args=(str(model), key, batch_size, max(1, int(num_cpus_per_actor))),
             batch_size=batch_size,
             compute=ray.data.ActorPoolStrategy(size=num_actors),
+            num_cpus=num_cpus_per_actor,
             num_gpus=num_gpus_per_actor or None,
         )
         .write_datasink(

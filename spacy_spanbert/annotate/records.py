@@ -68,7 +68,7 @@ def read_lines(path: Path, name: str, fmt: str) -> Iterator[Tuple[str, int, str]
     fmt = input_format(path, fmt)
     with Path(path).open(encoding="utf8", newline="\n") as file_:
         for line_no, line in enumerate(file_, start=1):
-            line = line.rstrip("\n")
+            line = line.rstrip("\r\n")
             if fmt == "jsonl" and not line.strip():
                 continue
             yield name, line_no, line
@@ -91,7 +91,7 @@ def output_files(output: Path) -> List[Path]:
     if output.is_file():
         return [output]
     if output.is_dir():
-        return sorted(output.rglob(f"*{OUTPUT_SUFFIX}"))
+        return sorted(p for p in output.rglob(f"*{OUTPUT_SUFFIX}") if p.is_file())
     return []
 
 
