@@ -59,3 +59,22 @@ WORDS = st.sampled_from(
 def test_batches_of_mixed_texts(trained_nlp: Language, batch):
     for text, doc in zip(batch, trained_nlp.pipe(batch, batch_size=5)):
         assert_valid(doc, text)
+
+
+def test_encoder_predicts_long_docs_in_chunks_of_windows(trained_nlp: Language):
+    """A doc of ~20 windows, predicted 64 (one pass), 8 and 3 windows at a time:
+    the same vectors."""
+    tok2vec = trained_nlp.get_pipe("spanbert_ner").model.get_ref("tok2vec")
+    wrapper = tok2vec.layers[0].layers[0].layers[0]
+    assert wrapper.attrs["predict_chunk_windows"] == 64
+    doc = trained_nlp.make_doc(" ".join(["Barack Obama visited Berlin on Monday."] * 300))
+    vectors = {}
+    try:
+        for size in (64, 8, 3):
+            wrapper.attrs["predict_chunk_windows"] = size
+            vectors[size] = tok2vec.predict([doc])[0]
+    finally:
+        wrapper.attrs["predict_chunk_windows"] = 64
+    assert vectors[64].shape == (len(doc), 64)
+    for size in (8, 3):
+        numpy.testing.assert_allclose(vectors[size], vectors[64], rtol=1e-4, atol=1e-5)

@@ -8,6 +8,7 @@ from spacy_transformers.layers import TransformerModel
 
 from ..hf_loading import load_encoder
 from .safetensors_shim import SafetensorsHFShim
+from .window_chunks import predict_in_window_chunks
 
 ENCODER_ARCHITECTURE = "spacy_spanbert.SpanBertEncoder.v1"
 TOK2VEC_ARCHITECTURE = "spacy_spanbert.SpanBertTok2Vec.v1"
@@ -23,7 +24,8 @@ def SpanBertTransformerModel(
 ) -> TransformerModel:
     """A TransformerModel whose weights load through `load_encoder`.
 
-    Its weights are saved as safetensors (`SafetensorsHFShim`). Everything else
+    Its weights are saved as safetensors (`SafetensorsHFShim`), and it predicts a
+    chunk of windows at a time (`predict_in_window_chunks`). Everything else
     (wordpiece alignment, truncation at the tokenizer's model_max_length, mixed
     precision) is spacy-transformers' own.
     """
@@ -48,6 +50,7 @@ def SpanBertTransformerModel(
         mixed_precision=mixed_precision,
         grad_scaler_config=dict(grad_scaler_config),
     )
+    predict_in_window_chunks(wrapper)
     model.init = _init_encoder
     model.attrs["replace_listener_cfg"] = replace_listener_cfg
     return model
