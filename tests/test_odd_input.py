@@ -78,3 +78,19 @@ def test_encoder_predicts_long_docs_in_chunks_of_windows(trained_nlp: Language):
     assert vectors[64].shape == (len(doc), 64)
     for size in (8, 3):
         numpy.testing.assert_allclose(vectors[size], vectors[64], rtol=1e-4, atol=1e-5)
+
+
+def test_candidate_spans_are_scored_the_same_in_chunks(trained_nlp: Language):
+    """Prediction scores candidates 16,384 at a time; chunks of 7 give the same scores."""
+    ner = trained_nlp.get_pipe("spanbert_ner")
+    (chunks,) = [node for node in ner.model.walk() if node.name.startswith("in_span_chunks")]
+    docs = [trained_nlp.make_doc(text) for text in ODD_TEXTS.values()]
+    candidates, whole = ner.predict(docs)
+    assert candidates.dataXd.shape[0] > 10 * 7
+    default = chunks.attrs["chunk_size"]
+    try:
+        chunks.attrs["chunk_size"] = 7
+        _, chunked = ner.predict(docs)
+    finally:
+        chunks.attrs["chunk_size"] = default
+    numpy.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-6)
