@@ -5,10 +5,10 @@ A batch that raises is redone one record at a time, so one bad record costs only
 itself: it is written with its error.
 """
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, SpanGroup
 
 from .records import InputRecord
 
@@ -57,34 +57,25 @@ def _output(record: InputRecord, key: str, result: Optional[Any]) -> Dict[str, A
 def doc_annotations(doc: Doc) -> Dict[str, Any]:
     """Entities and every span group, with character offsets and, where the
     component gave them, scores (`spanbert_ner`'s group and spancat's hold them)."""
-    scores = {}
-    for group in doc.spans.values():
-        if "scores" in group.attrs and len(group.attrs["scores"]) == len(group):
-            for span, score in zip(group, group.attrs["scores"]):
-                scores.setdefault((span.start, span.end, span.label_), _score(score))
+    groups = {name: list(zip(group, _group_scores(group))) for name, group in doc.spans.items()}
+    scores: Dict[Tuple[int, int, str], float] = {}
+    for pairs in groups.values():
+        for span, score in pairs:
+            if score is not None:
+                scores.setdefault((span.start, span.end, span.label_), score)
     return {
         "entities": [_span(ent, scores.get((ent.start, ent.end, ent.label_))) for ent in doc.ents],
-        "spans": {
-            name: [
-                _span(span, _score(score) if score is not None else None)
-                for span, score in zip(group, _group_scores(group))
-            ]
-            for name, group in doc.spans.items()
-        },
+        "spans": {name: [_span(span, score) for span, score in pairs] for name, pairs in groups.items()},
     }
 
 
-def _group_scores(group) -> List[Any]:
+def _group_scores(group: SpanGroup) -> List[Optional[float]]:
+    """One score per span, or None where the group holds no scores."""
     scores = group.attrs.get("scores")
     if scores is None or len(scores) != len(group):
         return [None] * len(group)
-    return list(scores)
-
-
-def _score(score: Any) -> float:
-    """A label's probability: spancat stores a row of them per span, we the best."""
-    value = score.max() if getattr(score, "ndim", 0) else score
-    return round(float(value), 6)
+    # A row of label scores per span counts as its best.
+    return [round(float(s.max() if getattr(s, "ndim", 0) else s), 6) for s in scores]
 
 
 def _span(span, score: Optional[float]) -> Dict[str, Any]:
