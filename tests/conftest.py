@@ -2,6 +2,8 @@
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import List, Tuple
 
@@ -139,3 +141,19 @@ def predictions(nlp: Language, texts: List[str]) -> List[list]:
             ]
         )
     return out
+
+
+def spacy_train(config: str, output: Path, corpus: Path, encoder: Path, *overrides: str) -> None:
+    """`python -m spacy train CONFIG` in a fresh process, training and scoring on `corpus`."""
+    subprocess.run(
+        [
+            sys.executable, "-m", "spacy", "train", config,
+            "--output", str(output),
+            "--paths.train", str(corpus),
+            "--paths.dev", str(corpus),
+            "--paths.encoder", str(encoder),
+            *overrides,
+        ],
+        check=True,
+        capture_output=True,
+    )

@@ -1,5 +1,3 @@
-import subprocess
-import sys
 
 import numpy
 import pytest
@@ -9,7 +7,7 @@ from spacy.tokens import DocBin, Span
 
 from spacy_spanbert.ner.targets import candidate_targets
 
-from conftest import TRAIN_DATA, make_examples, ner_config, predictions
+from conftest import TRAIN_DATA, make_examples, ner_config, predictions, spacy_train
 
 TEXTS = [text for text, _ in TRAIN_DATA]
 
@@ -142,17 +140,7 @@ def test_python_m_spacy_train_fits(tiny_bert, tmp_path):
     nlp = spacy.blank("en")
     docs = [eg.reference for eg in make_examples(nlp)]
     DocBin(docs=docs).to_disk(tmp_path / "train.spacy")
-    subprocess.run(
-        [
-            sys.executable, "-m", "spacy", "train", "configs/spanbert_ner_tiny.cfg",
-            "--output", str(tmp_path / "out"),
-            "--paths.train", str(tmp_path / "train.spacy"),
-            "--paths.dev", str(tmp_path / "train.spacy"),
-            "--paths.encoder", str(tiny_bert),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    spacy_train("configs/spanbert_ner_tiny.cfg", tmp_path / "out", tmp_path / "train.spacy", tiny_bert)
     trained = spacy.load(tmp_path / "out" / "model-best")
     assert trained.evaluate(make_examples(trained))["ents_f"] == 1.0
 

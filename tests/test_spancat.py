@@ -1,8 +1,6 @@
 """spancat on SpanBERT boundary representations, alone and sharing one encoder
 pass with spanbert_ner."""
 
-import subprocess
-import sys
 from typing import List
 
 import numpy
@@ -14,7 +12,7 @@ from spacy.training import Example
 from spacy.util import fix_random_seed
 from thinc.api import SGD
 
-from conftest import LISTENER
+from conftest import LISTENER, spacy_train
 
 # Nested spans: (text, [(start_char, end_char, label)]); the first span of a nest is
 # the outermost, which is also the flat entity spanbert_ner learns.
@@ -177,24 +175,16 @@ def test_shared_encoder_learns_at_its_scaled_rate(tiny_bert):
 def test_joint_config_trains_with_spacy_train(tiny_bert, tmp_path):
     nlp = spacy.blank("en")
     DocBin(docs=[eg.reference for eg in _examples(nlp)]).to_disk(tmp_path / "train.spacy")
-    subprocess.run(
-        [
-            sys.executable, "-m", "spacy", "train", "configs/spanbert_joint.cfg",
-            "--output", str(tmp_path / "out"),
-            "--paths.train", str(tmp_path / "train.spacy"),
-            "--paths.dev", str(tmp_path / "train.spacy"),
-            "--paths.encoder", str(tiny_bert),
-            "--training.max_steps", "150",
-            "--training.optimizer.learn_rate.total_steps", "150",
-            "--training.eval_frequency", "50",
-            # A random tiny encoder needs a fast rate: heads 1e-2, encoder 1e-3.
-            "--training.optimizer.learn_rate.initial_rate", "0.01",
-            "--components.spanbert.encoder_lr_scale", "0.1",
-            "--training.dropout", "0.0",
-            "--training.batcher.size", "100",
-        ],
-        check=True,
-        capture_output=True,
+    spacy_train(
+        "configs/spanbert_joint.cfg", tmp_path / "out", tmp_path / "train.spacy", tiny_bert,
+        "--training.max_steps", "150",
+        "--training.optimizer.learn_rate.total_steps", "150",
+        "--training.eval_frequency", "50",
+        # A random tiny encoder needs a fast rate: heads 1e-2, encoder 1e-3.
+        "--training.optimizer.learn_rate.initial_rate", "0.01",
+        "--components.spanbert.encoder_lr_scale", "0.1",
+        "--training.dropout", "0.0",
+        "--training.batcher.size", "100",
     )
     trained = spacy.load(tmp_path / "out" / "model-best")
     scores = trained.evaluate(_examples(trained))
