@@ -6,13 +6,14 @@ from spacy.tokens import Doc, Span
 from spacy.util import registry
 from spacy_transformers.data_classes import FullTransformerBatch
 from spacy_transformers.layers import split_trf_batch, trfs2arrays
-from thinc.api import Maxout, Model, Relu, Softmax_v2, chain, list2ragged, with_getitem
+from thinc.api import Maxout, Model, chain, list2ragged, with_getitem
 from thinc.types import Floats2d, Ragged
 
 from .layers.encoder import SpanBertTransformerModel
 from .layers.span_boundary import span_boundary_features
 from .layers.span_chunks import in_span_chunks
 from .layers.span_rows import doc_spans_to_rows, extract_spans, ragged_to_rows
+from .layers.span_scorer import span_scorer
 
 SpanGetter = Callable[[List[Doc]], List[List[Span]]]
 
@@ -92,15 +93,16 @@ def build_span_ner_model(
             "model would have no candidate spans to score."
         )
     features = span_boundary_features(width_embedding_size, max_span_width, with_head)
-    scorer = chain(Relu(nO=hidden_size, dropout=dropout, normalize=True), Softmax_v2())
+    scorer = span_scorer(features, hidden_size, dropout)
     model = chain(
         with_getitem(0, chain(tok2vec, list2ragged())),
         doc_spans_to_rows(),
-        in_span_chunks(chain(features, scorer)),
+        in_span_chunks(scorer),
     )
     model.set_ref("tok2vec", tok2vec)
     model.set_ref("span_features", features)
-    model.set_ref("scorer", scorer)
+    # The layers after the features, ending in the output layer the labels resize.
+    model.set_ref("scorer", scorer.layers[1])
     model.attrs["max_span_width"] = max_span_width
     return model
 

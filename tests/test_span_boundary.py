@@ -4,7 +4,8 @@ from thinc.api import NumpyOps, use_ops
 from thinc.types import Ragged
 
 from spacy_spanbert.architectures import build_span_boundary_reducer
-from spacy_spanbert.layers import doc_spans_to_rows, ragged_to_rows, span_boundary_features
+from spacy_spanbert.layers import doc_spans_to_rows, ragged_to_rows, span_boundary_features, span_scorer
+from spacy_spanbert.layers.span_boundary import project_span_boundaries
 from spacy.ml.extract_spans import extract_spans as spacy_extract_spans
 from spacy_spanbert.layers.span_rows import extract_spans, span_token_indices
 
@@ -111,3 +112,48 @@ def test_reducer_on_ragged_span_tokens():
     assert dX.dataXd.shape == (6, 4) and dX.lengths.tolist() == [1, 3, 2]
     (X, rows), _ = ragged_to_rows()(span_tokens, is_train=False)
     assert rows.tolist() == [[0, 1], [1, 4], [4, 6]]
+
+
+@pytest.mark.parametrize("with_head", [False, True])
+def test_projection_equals_features_times_weights(with_head):
+    with use_ops("numpy", use_blis=False):  # BLIS multiplies float32 only
+        layer = _layer(with_head)
+    X, spans = _inputs()
+    features = layer.predict((X, spans))
+    W = numpy.random.default_rng(3).normal(size=(6, features.shape[1]))
+    projected = project_span_boundaries(layer, X, spans, W)
+    numpy.testing.assert_allclose(projected, features @ W.T, rtol=1e-10, atol=1e-12)
+
+
+def _scorer(with_head):
+    """A span_scorer in float64 with random weights everywhere (not zeros and ones)."""
+    with use_ops("numpy", use_blis=False):
+        scorer = span_scorer(_layer(with_head), hidden_size=5, dropout=0.0)
+    scorer.initialize(X=_inputs(), Y=numpy.zeros((5, 3)))
+    to_float64(scorer)
+    for i, node in enumerate(scorer.walk()):
+        for name in node.param_names:
+            node.set_param(name, numpy.random.default_rng(i).normal(size=node.get_param(name).shape))
+    return scorer
+
+
+@pytest.mark.parametrize("with_head", [False, True])
+def test_span_scorer_predicts_what_its_layers_compute(with_head):
+    """Prediction takes the projected path, training the chain of layers: same output."""
+    scorer = _scorer(with_head)
+    X, spans = _inputs()
+    predicted = scorer.predict((X, spans))
+    trained, _ = scorer((X, spans), is_train=True)
+    assert predicted.shape == (5, scorer.get_dim("nO"))
+    numpy.testing.assert_allclose(predicted, trained, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("with_head", [False, True])
+def test_span_scorer_gradients_match_finite_differences_of_prediction(with_head):
+    scorer = _scorer(with_head)
+    # thinc's softmax backprop takes the gradient of the logits (it is paired with
+    # cross-entropy), so compare against finite differences of the logits.
+    scorer.get_ref("output").attrs["softmax_normalize"] = False
+    X, spans = _inputs()
+    errors = check_layer_gradients(scorer, X, lambda X_: (X_, spans), lambda d: d[0])
+    assert {"span_boundary_features.W", "relu.W", "layernorm.G", "softmax.W"} <= set(errors)

@@ -2,6 +2,7 @@ from .encoder import SpanBertTransformerModel
 from .span_boundary import span_boundary_features
 from .span_chunks import in_span_chunks
 from .span_rows import doc_spans_to_rows, ragged_to_rows
+from .span_scorer import span_scorer
 
 __all__ = [
     "SpanBertTransformerModel",
@@ -9,4 +10,5 @@ __all__ = [
     "in_span_chunks",
     "doc_spans_to_rows",
     "ragged_to_rows",
+    "span_scorer",
 ]
