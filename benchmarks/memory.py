@@ -16,7 +16,8 @@ import random
 import subprocess
 import sys
 import time
-from typing import List
+from pathlib import Path
+from typing import List, Optional
 
 import spacy
 import torch
@@ -89,8 +90,14 @@ def one_doc(model: str, n_tokens: int, threads: int = 2) -> None:
 
 
 @app.command("long-docs")
-def long_docs(model: str, sizes: List[int] = typer.Option([1000, 10000, 100000]), threads: int = 2) -> None:
+def long_docs(
+    model: str,
+    sizes: List[int] = typer.Option([1000, 10000, 100000]),
+    threads: int = 2,
+    json_out: Optional[Path] = typer.Option(None, help="Also write the rows here, as JSON"),
+) -> None:
     """One document of each size, each in its own process."""
+    rows = []
     print(f"model {model}, torch threads {threads}\n")
     print("| tokens | seconds | words/s | RSS before (MiB) | peak RSS (MiB) | growth (MiB) | growth per 1k tokens (MiB) |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
@@ -100,6 +107,7 @@ def long_docs(model: str, sizes: List[int] = typer.Option([1000, 10000, 100000])
             capture_output=True, text=True, check=True,
         )
         r = json.loads(result.stdout.strip().splitlines()[-1])
+        rows.append(r)
         growth = r["peak_rss_mib"] - r["rss_before_mib"]
         print(
             f"| {r['tokens']:,} | {r['seconds']:.1f} | {r['words_per_s']:,.0f} | "
@@ -107,6 +115,8 @@ def long_docs(model: str, sizes: List[int] = typer.Option([1000, 10000, 100000])
             f"{1000 * growth / r['tokens']:.2f} |",
             flush=True,
         )
+    if json_out is not None:
+        json_out.write_text(json.dumps({"model": model, "threads": threads, "rows": rows}, indent=2))
 
 
 @app.command()

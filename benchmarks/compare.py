@@ -1,0 +1,196 @@
+"""Run the three NER systems side by side and print the comparison as Markdown tables.
+
+    python benchmarks/compare.py CORPORA_DIR [--corpora conll2003 wnut17] [--epochs 1]
+        [--seeds 0] [--work benchmarks/results]
+
+CORPORA_DIR holds the raw corpora (`conll2003/`, `wnut17/`; e.g. ../shared/corpora or
+the project's assets/). Systems, all on the same encoder (`--encoder`):
+1. `spanbert_ner` (configs/spanbert_ner.cfg), 2. spaCy's transformer + `ner`
+(configs/spacy_ner.cfg), 3. Hugging Face token classification. Each phase (train,
+evaluate, speed, profile, long documents) runs in its own process, one after another,
+and leaves a JSON file under WORK; a phase whose JSON exists is not run again, so an
+interrupted run resumes where it stopped. The tables go to stdout and WORK/results.md,
+everything measured to WORK/results.json.
+"""
+
+import json
+import platform
+import subprocess
+import sys
+import time
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import typer
+
+ROOT = Path(__file__).resolve().parent.parent
+SYSTEMS_DIR = Path(__file__).resolve().parent / "systems"
+SPACY_SCRIPT = SYSTEMS_DIR / "spacy_pipeline.py"
+HF_SCRIPT = SYSTEMS_DIR / "hf_token_classification.py"
+# name -> config for the spaCy systems; the HF system has its own script.
+SPACY_SYSTEMS = {"spanbert_ner": ROOT / "configs/spanbert_ner.cfg", "spacy_ner": ROOT / "configs/spacy_ner.cfg"}
+PACKAGES = ["spacy", "spacy-transformers", "transformers", "torch", "thinc"]
+SYSTEMS = ["spanbert_ner", "spacy_ner", "hf_token_classification"]
+
+app = typer.Typer(add_completion=False)
+
+
+def run_phase(json_path: Path, command: List[str]) -> Dict[str, Any]:
+    """Run one phase in its own process unless its result is already on disk."""
+    if not json_path.exists():
+        print(f"\n$ {' '.join(command)}", flush=True)
+        start = time.perf_counter()
+        subprocess.run(command + ["--json-out", str(json_path)], check=True, cwd=ROOT)
+        print(f"({time.perf_counter() - start:.0f} s)", flush=True)
+    return json.loads(json_path.read_text())
+
+
+def converted(corpus: str, corpora_dir: Path, work: Path) -> Path:
+    out = work / "corpus" / corpus
+    if not (out / "test.spacy").exists():
+        subprocess.run(
+            [sys.executable, "scripts/convert_corpus.py", corpus, str(corpora_dir), str(out)],
+            check=True, cwd=ROOT,
+        )
+    return out
+
+
+def train_and_evaluate(system: str, data: Path, run_dir: Path, encoder: str, epochs: int, seed: int) -> Dict[str, Any]:
+    paths = [str(data / "train.spacy"), str(data / "dev.spacy")]
+    common = ["--encoder", encoder, "--epochs", str(epochs), "--seed", str(seed)]
+    if system in SPACY_SYSTEMS:
+        train = [sys.executable, str(SPACY_SCRIPT), "train", str(SPACY_SYSTEMS[system]), *paths, str(run_dir)]
+        script = SPACY_SCRIPT
+    else:
+        train = [sys.executable, str(HF_SCRIPT), "train", *paths, str(run_dir)]
+        script = HF_SCRIPT
+    trained = run_phase(run_dir / "train.json", train + common)
+    scores = run_phase(
+        run_dir / "evaluate.json",
+        [sys.executable, str(script), "evaluate", trained["model"], str(data / "dev.spacy"), str(data / "test.spacy")],
+    )
+    return {"train": trained, "evaluate": scores}
+
+
+def measure_speed(system: str, model: str, test: Path, run_dir: Path, batch1_limit: int) -> Dict[str, Any]:
+    limit = ["--batch1-limit", str(batch1_limit)]
+    if system in SPACY_SYSTEMS:
+        return {
+            "speed": run_phase(run_dir / "speed.json", [sys.executable, str(SPACY_SCRIPT), "speed", model, str(test), *limit]),
+            "profile": run_phase(run_dir / "profile.json", [sys.executable, str(SPACY_SCRIPT), "profile", model, str(test)]),
+        }
+    return {
+        "speed": run_phase(run_dir / "speed.json", [sys.executable, str(HF_SCRIPT), "speed", model, str(test), *limit]),
+        "pipeline_speed": run_phase(
+            run_dir / "pipeline_speed.json",
+            [sys.executable, str(HF_SCRIPT), "speed", model, str(test), *limit, "--path", "pipeline"],
+        ),
+    }
+
+
+def pct(x: Optional[float]) -> str:
+    return "" if x is None else f"{100 * x:.1f}"
+
+
+def accuracy_table(results: Dict[str, Any]) -> str:
+    lines = []
+    for corpus, by_seed in results["accuracy"].items():
+        types = sorted({t for runs in by_seed.values() for run in runs.values() for t in run["evaluate"]["test"]["per_type"]})
+        header = ["seed", "system", "updates", "dev P", "dev R", "dev F", "test P", "test R", "test F"]
+        header += [f"test {t} F" for t in types] + ["dev F curve (training dev subset)", "train s/epoch", "train peak RSS (GiB)"]
+        lines += [f"\n**{corpus}**\n", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for seed, runs in by_seed.items():
+            for system, run in runs.items():
+                dev, test, train = run["evaluate"]["dev"], run["evaluate"]["test"], run["train"]
+                curve = " → ".join(pct(point["ents_f"]) for point in train["dev_curve"])
+                cells = [seed, system, str(train["updates"])]
+                cells += [pct(dev[m]) for m in "prf"] + [pct(test[m]) for m in "prf"]
+                cells += [pct(test["per_type"].get(t, {}).get("f")) for t in types]
+                cells += [curve, f"{train['seconds_per_epoch']:,.0f}", f"{train['peak_rss_mib'] / 1024:.1f}"]
+                lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def speed_table(results: Dict[str, Any]) -> str:
+    rows = []
+    for system, measured in results["speed"].items():
+        for key, name in (("speed", system), ("pipeline_speed", f"{system} (transformers.pipeline)")):
+            if key in measured:
+                by = {(r["batch_size"], r["bucketed"]): r["words_per_s"] for r in measured[key]["rows"]}
+                rows.append((name, by, measured[key]["peak_rss_mib"] / 1024))
+    settings = sorted({s for _, by, _ in rows for s in by})
+    header = ["system"] + [f"batch {b}{' bucketed' if bucketed else ''}" for b, bucketed in settings] + ["peak RSS (GiB)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, by, rss in rows:
+        lines.append("| " + " | ".join([name] + [f"{by[s]:,.0f}" if s in by else "" for s in settings] + [f"{rss:.2f}"]) + " |")
+    profiles = [(s, m["profile"]) for s, m in results["speed"].items() if "profile" in m]
+    if profiles:
+        lines += ["", "| system | profiled sentences | encoder forward | span head | rest (tokenization, alignment, Doc) |", "|---|---|---|---|---|"]
+        for system, p in profiles:
+            lines.append(f"| {system} | {p['sentences']} | {pct(p['encoder_share'])}% | {pct(p['span_head_share'])}% | {pct(p['other_share'])}% |")
+    return "\n".join(lines)
+
+
+def long_docs_table(results: Dict[str, Any]) -> str:
+    lines = ["| system | tokens | words/s | peak RSS growth (MiB) |", "|---|---:|---:|---:|"]
+    for system, measured in results["long_docs"].items():
+        for r in measured["rows"]:
+            lines.append(f"| {system} | {r['tokens']:,} | {r['words_per_s']:,.0f} | {r['peak_rss_mib'] - r['rss_before_mib']:,.0f} |")
+    return "\n".join(lines)
+
+
+@app.command()
+def main(
+    corpora_dir: Path,
+    corpora: List[str] = typer.Option(["conll2003", "wnut17"]),
+    epochs: int = 1,
+    seeds: List[int] = typer.Option([0]),
+    encoder: str = "assets/encoders/minilm",
+    speed_corpus: str = "conll2003",
+    batch1_limit: int = 1000,
+    long_doc_sizes: List[int] = typer.Option([1000, 10000, 100000]),
+    work: Path = ROOT / "benchmarks/results",
+) -> None:
+    start = time.perf_counter()
+    results: Dict[str, Any] = {
+        "machine": {"platform": platform.platform(), "processor": platform.processor(), "torch_threads": 2},
+        "versions": {"python": platform.python_version(), **{name: version(name) for name in PACKAGES}},
+        "encoder": encoder, "epochs": epochs, "seeds": seeds,
+        "accuracy": {}, "speed": {}, "long_docs": {},
+    }
+    for corpus in corpora:
+        data = converted(corpus, corpora_dir, work)
+        results["accuracy"][corpus] = {
+            str(seed): {
+                system: train_and_evaluate(system, data, work / corpus / f"seed{seed}" / system, encoder, epochs, seed)
+                for system in SYSTEMS
+            }
+            for seed in seeds
+        }
+    speed_runs = results["accuracy"][speed_corpus][str(seeds[0])]
+    test = converted(speed_corpus, corpora_dir, work) / "test.spacy"
+    for system in SYSTEMS:
+        model = speed_runs[system]["train"]["model"]
+        results["speed"][system] = measure_speed(system, model, test, work / speed_corpus / f"seed{seeds[0]}" / system, batch1_limit)
+    for system in SPACY_SYSTEMS:
+        model = speed_runs[system]["train"]["model"]
+        sizes = [arg for size in long_doc_sizes for arg in ("--sizes", str(size))]
+        results["long_docs"][system] = run_phase(
+            work / speed_corpus / f"seed{seeds[0]}" / system / "long_docs.json",
+            [sys.executable, "benchmarks/memory.py", "long-docs", model, *sizes],
+        )
+    results["driver_seconds_this_invocation"] = time.perf_counter() - start
+    report = "\n\n".join([
+        f"Encoder {encoder}, {epochs} epoch(s), seeds {seeds}, torch threads 2, {results['versions']}",
+        "## Accuracy (entity exact match)", accuracy_table(results),
+        f"## Inference words/s ({speed_corpus} test, gold tokens)", speed_table(results),
+        "## Long documents", long_docs_table(results),
+    ])
+    (work / "results.md").write_text(report + "\n")
+    (work / "results.json").write_text(json.dumps(results, indent=2))
+    print("\n" + report)
+
+
+if __name__ == "__main__":
+    app()

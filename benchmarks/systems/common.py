@@ -1,0 +1,115 @@
+"""What the three systems' benchmark scripts share, so they are measured the same way.
+
+Every system reads the same converted corpus (`.spacy` files from
+`scripts/convert_corpus.py`: gold tokens, flat entities), is scored by the same
+entity-level exact-match scorer (spaCy's `get_ner_prf`), and is timed by the same
+loop over the same sentences. Each script phase runs in its own process and reports
+its own peak RSS, so loading one system never counts against another.
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Sequence, Tuple
+
+import spacy
+from spacy.scorer import get_ner_prf
+from spacy.tokens import Doc, DocBin, Span
+from spacy.training import Example
+from spacy.training.batchers import configure_minibatch_by_words
+from spacy.vocab import Vocab
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from memory import peak_rss_mib  # noqa: E402  (benchmarks/memory.py)
+
+# (start token, end token, label) per sentence
+Entities = List[Tuple[int, int, str]]
+# Annotates a list of sentences (gold words) in batches of the given size.
+Annotate = Callable[[List[List[str]], int], List[Entities]]
+
+WARMUP_SENTENCES = 64
+
+
+def read_docs(path: Path, vocab: Vocab) -> List[Doc]:
+    return list(DocBin().from_disk(path).get_docs(vocab))
+
+
+def sentence_words(docs: Sequence[Doc]) -> List[List[str]]:
+    return [[token.text for token in doc] for doc in docs]
+
+
+def doc_entities(doc: Doc) -> Entities:
+    return [(ent.start, ent.end, ent.label_) for ent in doc.ents]
+
+
+def score_entities(gold: Sequence[Doc], predicted: Sequence[Entities]) -> Dict[str, Any]:
+    """Entity P/R/F, overall and per type, exact match on gold tokens."""
+    examples = []
+    for doc, entities in zip(gold, predicted):
+        pred = Doc(doc.vocab, words=[token.text for token in doc])
+        pred.ents = [Span(pred, start, end, label=label) for start, end, label in entities]
+        examples.append(Example(pred, doc))
+    scores = get_ner_prf(examples)
+    return {
+        "p": scores["ents_p"] or 0.0,
+        "r": scores["ents_r"] or 0.0,
+        "f": scores["ents_f"] or 0.0,
+        "per_type": dict(sorted(scores["ents_per_type"].items())),
+    }
+
+
+def batches_per_epoch(train_path: Path, batch_words: int, tolerance: float = 0.2) -> int:
+    """How many batches spaCy's `batch_by_words` makes of the training set (file order),
+    so every system's schedule can span the same number of epochs."""
+    batcher = configure_minibatch_by_words(size=batch_words, tolerance=tolerance, discard_oversize=False)
+    docs = read_docs(train_path, spacy.blank("en").vocab)
+    return sum(1 for _ in batcher(docs))
+
+
+def timed_annotate(annotate: Annotate, sentences: List[List[str]], batch_size: int, bucketed: bool) -> Tuple[float, List[Entities]]:
+    """Seconds to annotate all sentences, and the results in input order.
+
+    `bucketed` sorts the sentences by length first (less padding per batch) and
+    puts the results back in input order; both are inside the timing.
+    """
+    start = time.perf_counter()
+    if bucketed:
+        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+        sorted_results = annotate([sentences[i] for i in order], batch_size)
+        results: List[Entities] = [[] for _ in sentences]
+        for i, entities in zip(order, sorted_results):
+            results[i] = entities
+    else:
+        results = annotate(sentences, batch_size)
+    return time.perf_counter() - start, results
+
+
+def speed_table(annotate: Annotate, sentences: List[List[str]], batch_sizes: Sequence[int], batch1_limit: int) -> List[Dict[str, Any]]:
+    """Words/s at each batch size, in file order and length-bucketed.
+
+    Batch size 1 has no padding to save, so it is run once, over the first
+    `batch1_limit` sentences (it is the slowest setting by far).
+    """
+    annotate(sentences[:WARMUP_SENTENCES], 32)
+    rows = []
+    for batch_size in batch_sizes:
+        for bucketed in ([False] if batch_size == 1 else [False, True]):
+            subset = sentences[:batch1_limit] if batch_size == 1 else sentences
+            seconds, _ = timed_annotate(annotate, subset, batch_size, bucketed)
+            n_words = sum(len(s) for s in subset)
+            rows.append({
+                "batch_size": batch_size, "bucketed": bucketed, "sentences": len(subset),
+                "words": n_words, "seconds": seconds, "words_per_s": n_words / seconds,
+            })
+            print(f"  batch {batch_size:>3} {'bucketed ' if bucketed else 'file order'}: "
+                  f"{n_words / seconds:,.0f} words/s", flush=True)
+    return rows
+
+
+def write_result(path: Path, result: Dict[str, Any]) -> None:
+    """Write one phase's result as JSON, with the phase's own peak RSS."""
+    result["peak_rss_mib"] = peak_rss_mib()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2))
+    print(f"wrote {path} (peak RSS {result['peak_rss_mib']:,.0f} MiB)", flush=True)

@@ -1,0 +1,195 @@
+"""Train, score, time and profile a spaCy pipeline: systems 1 and 2 of the comparison.
+
+    python benchmarks/systems/spacy_pipeline.py train CONFIG TRAIN DEV OUTPUT [--epochs 1] ...
+    python benchmarks/systems/spacy_pipeline.py evaluate MODEL DEV TEST --json-out F
+    python benchmarks/systems/spacy_pipeline.py speed MODEL TEST --json-out F
+    python benchmarks/systems/spacy_pipeline.py profile MODEL TEST --json-out F
+
+System 1 is `configs/spanbert_ner.cfg` (this project), system 2 `configs/spacy_ner.cfg`
+(spaCy's `ner` listening to a stock spacy-transformers encoder): the same script runs
+both, so they are trained and measured the same way. Training runs `spacy train` in
+process with a schedule sized to the epoch budget; the trained pipeline is
+`OUTPUT/model-last` (what the budget bought, not a dev-picked checkpoint).
+"""
+
+import cProfile
+import json
+import pstats
+import time
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+import spacy
+import torch
+import typer
+from spacy.cli.train import train as spacy_train
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from common import (
+    Entities,
+    batches_per_epoch,
+    doc_entities,
+    read_docs,
+    score_entities,
+    sentence_words,
+    speed_table,
+    timed_annotate,
+    write_result,
+)
+
+app = typer.Typer(add_completion=False)
+
+# Functions that make up spanbert_ner's work after the encoder (they don't nest in
+# one another): candidate spans, span rows, span features + scorer, decoding.
+SPAN_HEAD_FUNCTIONS: List[Tuple[str, str]] = [
+    ("spacy_spanbert/suggesters.py", "sentence_ngram_suggester"),
+    ("spacy_spanbert/layers/span_rows.py", "_doc_spans_forward"),
+    ("spacy_spanbert/layers/span_chunks.py", "forward"),
+    ("spacy_spanbert/ner/pipeline_component.py", "set_annotations"),
+]
+
+
+def pipe_annotator(nlp: Language):
+    def annotate(sentences: List[List[str]], batch_size: int) -> List[Entities]:
+        docs = (Doc(nlp.vocab, words=words) for words in sentences)
+        return [doc_entities(doc) for doc in nlp.pipe(docs, batch_size=batch_size)]
+
+    return annotate
+
+
+@app.command()
+def train(
+    config: Path,
+    train_path: Path,
+    dev_path: Path,
+    output: Path,
+    encoder: str = "assets/encoders/minilm",
+    epochs: int = 1,
+    batch_words: int = 500,
+    learn_rate: float = typer.Option(0.0, help="Peak rate; 0 keeps the config's"),
+    warmup_share: float = 0.1,
+    seed: int = 0,
+    dev_limit: int = typer.Option(1000, help="Dev sentences scored during training"),
+    evals_per_epoch: int = 2,
+    threads: int = 2,
+    overrides: List[str] = typer.Option([], "--set", help="More config overrides, as key=JSON value"),
+    json_out: Path = typer.Option(..., help="Write the result here"),
+) -> None:
+    """Train for a whole number of epochs, warmup then linear decay over all of them."""
+    torch.set_num_threads(threads)
+    per_epoch = batches_per_epoch(train_path, batch_words)
+    steps = per_epoch * epochs
+    log_path = output / "train_log.jsonl"
+    settings: Dict[str, object] = {
+        "paths.train": str(train_path),
+        "paths.dev": str(dev_path),
+        "paths.encoder": encoder,
+        "system.seed": seed,
+        "training.max_epochs": epochs,
+        "training.max_steps": 0,
+        "training.eval_frequency": max(1, per_epoch // evals_per_epoch),
+        "training.batcher.size": batch_words,
+        "training.optimizer.learn_rate.total_steps": steps,
+        "training.optimizer.learn_rate.warmup_steps": max(1, int(warmup_share * steps)),
+        "corpora.dev.limit": dev_limit,
+        "training.logger.@loggers": "spacy.ConsoleLogger.v2",
+        "training.logger.output_file": str(log_path),
+    }
+    if learn_rate > 0:
+        settings["training.optimizer.learn_rate.initial_rate"] = learn_rate
+    for override in overrides:
+        key, _, value = override.partition("=")
+        settings[key] = json.loads(value)
+    start = time.perf_counter()
+    spacy_train(config, output, use_gpu=-1, overrides=settings)
+    seconds = time.perf_counter() - start
+    write_result(json_out, {
+        "config": str(config), "encoder": encoder, "epochs": epochs, "seed": seed,
+        "batch_words": batch_words, "updates": steps, "warmup_share": warmup_share,
+        "learn_rate": learn_rate or spacy.util.load_config(config)["training"]["optimizer"]["learn_rate"]["initial_rate"],
+        "overrides": overrides, "seconds": seconds, "seconds_per_epoch": seconds / epochs, "threads": threads,
+        "dev_curve": dev_curve(log_path),
+        "model": str(output / "model-last"),
+    })
+
+
+def dev_curve(log_path: Path) -> List[Dict[str, float]]:
+    """Entity F on the dev sentences scored during training, at each evaluation."""
+    curve = []
+    for line in log_path.read_text().splitlines():
+        entry = json.loads(line)
+        curve.append({"step": entry["step"], "epoch": entry["epoch"], "ents_f": entry["score"]})
+    return curve
+
+
+@app.command()
+def evaluate(model: str, dev_path: Path, test_path: Path, batch_size: int = 64, threads: int = 2, json_out: Path = typer.Option(...)) -> None:
+    """Entity P/R/F on dev and test, per type."""
+    torch.set_num_threads(threads)
+    nlp = spacy.load(model)
+    annotate = pipe_annotator(nlp)
+    result = {"model": model}
+    for split, path in (("dev", dev_path), ("test", test_path)):
+        gold = read_docs(path, nlp.vocab)
+        _, predicted = timed_annotate(annotate, sentence_words(gold), batch_size, bucketed=True)
+        result[split] = score_entities(gold, predicted)
+        print(f"{split}: F {100 * result[split]['f']:.1f}", flush=True)
+    write_result(json_out, result)
+
+
+@app.command()
+def speed(
+    model: str,
+    test_path: Path,
+    batch_sizes: List[int] = typer.Option([1, 32, 128]),
+    batch1_limit: int = 1000,
+    threads: int = 2,
+    json_out: Path = typer.Option(...),
+) -> None:
+    """Inference words/s over the test sentences (gold tokens) at each batch size."""
+    torch.set_num_threads(threads)
+    nlp = spacy.load(model)
+    sentences = sentence_words(read_docs(test_path, nlp.vocab))
+    rows = speed_table(pipe_annotator(nlp), sentences, batch_sizes, batch1_limit)
+    write_result(json_out, {"model": model, "threads": threads, "rows": rows})
+
+
+@app.command()
+def profile(model: str, test_path: Path, batch_size: int = 32, limit: int = 1000, threads: int = 2, json_out: Path = typer.Option(...)) -> None:
+    """Where inference time goes, by cProfile: encoder forward, span head, the rest.
+
+    The encoder is the transformer's top-level forward; the span head is
+    SPAN_HEAD_FUNCTIONS (zero for pipelines without them, e.g. spaCy's ner).
+    """
+    torch.set_num_threads(threads)
+    nlp = spacy.load(model)
+    sentences = sentence_words(read_docs(test_path, nlp.vocab))[:limit]
+    annotate = pipe_annotator(nlp)
+    annotate(sentences[:64], batch_size)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    seconds, _ = timed_annotate(annotate, sentences, batch_size, bucketed=True)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats  # (file, line, name) -> (cc, nc, tottime, cumtime, callers)
+    encoder = max(
+        cumtime for (file, _, name), (_, _, _, cumtime, _) in stats.items()
+        if name == "forward" and "transformers/models/" in file
+    )
+    head = sum(
+        cumtime for (file, _, name), (_, _, _, cumtime, _) in stats.items()
+        if any(file.endswith(suffix) and name == function for suffix, function in SPAN_HEAD_FUNCTIONS)
+    )
+    result = {
+        "model": model, "sentences": len(sentences), "batch_size": batch_size, "threads": threads,
+        "seconds": seconds, "encoder_forward_s": encoder, "span_head_s": head,
+        "encoder_share": encoder / seconds, "span_head_share": head / seconds,
+        "other_share": (seconds - encoder - head) / seconds,
+    }
+    print(f"encoder {100 * result['encoder_share']:.1f}%, span head {100 * result['span_head_share']:.1f}%, "
+          f"other {100 * result['other_share']:.1f}%", flush=True)
+    write_result(json_out, result)
+
+
+if __name__ == "__main__":
+    app()
