@@ -203,3 +203,18 @@ def test_negative_weight_must_be_positive(tiny_bert):
     nlp = spacy.blank("en")
     with pytest.raises(ValueError, match="negative_weight must be positive"):
         nlp.add_pipe("spanbert_ner", config={**ner_config(tiny_bert), "negative_weight": 0.0})
+
+
+@pytest.mark.parametrize("negative_weight", [1.0, 0.25])
+def test_initialized_model_predicts_the_weighted_class_prior(tiny_bert, negative_weight):
+    """Before any update every candidate gets the smoothed share of its column among
+    the training candidates, negatives weighted as the loss weighs them."""
+    nlp = spacy.blank("en")
+    ner = nlp.add_pipe("spanbert_ner", config={**ner_config(tiny_bert), "negative_weight": negative_weight})
+    examples = make_examples(nlp)
+    nlp.initialize(lambda: examples)
+    candidates, probs = ner.predict([eg.predicted for eg in examples])
+    n_candidates = candidates.dataXd.shape[0]
+    counts = numpy.asarray([sum(e.label_ == label for eg in examples for e in eg.reference.ents) for label in ner.labels], "f8")
+    expected = numpy.append(counts, (n_candidates - counts.sum()) * negative_weight) + 1.0
+    numpy.testing.assert_allclose(probs, numpy.tile(expected / expected.sum(), (n_candidates, 1)), rtol=1e-5)

@@ -1,6 +1,7 @@
 """`spanbert_ner`: named entities from scored candidate spans, written to `doc.ents`."""
 
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 
@@ -20,7 +21,7 @@ from ..encoder_lr import DEFAULT_ENCODER_LR_SCALE, ScaledOptimizer, validate_enc
 from ..serialization import component_from_disk
 from ..suggesters import build_sentence_ngram_suggester
 from .decoding import best_labels, greedy_non_overlapping
-from .targets import candidate_targets
+from .targets import candidate_targets, column_log_priors
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -281,12 +282,14 @@ class SpanBertNER(TrainablePipe):
         nlp: Optional[Language] = None,
         labels: Optional[List[str]] = None,
     ) -> None:
-        """Take labels from `labels` or the examples' entities; size the model."""
+        """Take labels from `labels` or the examples' entities; size the model and start
+        its output at the class prior of the training candidates."""
         validate_get_examples(get_examples, "SpanBertNER.initialize")
         for label in labels or []:
             self.add_label(label)
         sample: List[Example] = []
-        n_ents = n_too_wide = 0
+        n_ents = n_too_wide = n_candidates = 0
+        label_counts: Counter = Counter()
         has_span_groups = False
         for eg in get_examples():
             has_span_groups |= any(len(group) for group in eg.reference.spans.values())
@@ -295,6 +298,8 @@ class SpanBertNER(TrainablePipe):
                     self.add_label(ent.label_)
                 n_ents += 1
                 n_too_wide += len(ent) > self.max_span_width
+                label_counts[ent.label_] += len(ent) <= self.max_span_width
+            n_candidates += int(self.suggester([eg.predicted], ops=self.model.ops).lengths.sum())
             if len(sample) < 10:
                 sample.append(eg)
         if not n_ents and has_span_groups:
@@ -323,3 +328,6 @@ class SpanBertNER(TrainablePipe):
         candidates = self.suggester(docs, ops=self.model.ops)
         Y = self.model.ops.alloc2f(candidates.dataXd.shape[0], len(self.labels) + 1)
         self.model.initialize(X=(docs, candidates), Y=Y)
+        counts = numpy.asarray([label_counts[label] for label in self.labels], dtype="int64")
+        priors = column_log_priors(counts, n_candidates, self.cfg["negative_weight"])
+        self.model.get_ref("scorer").layers[-1].set_param("b", self.model.ops.asarray1f(priors))
