@@ -1,7 +1,7 @@
 """Run the three NER systems side by side and print the comparison as Markdown tables.
 
-    python benchmarks/compare.py CORPORA_DIR [--corpora conll2003 wnut17] [--epochs 1]
-        [--seeds 0] [--work benchmarks/results]
+    python benchmarks/compare.py CORPORA_DIR [--corpora conll2003 --corpora wnut17]
+        [--epochs conll2003=1 --epochs wnut17=3] [--seeds 0] [--work benchmarks/results]
 
 CORPORA_DIR holds the raw corpora (`conll2003/`, `wnut17/`; e.g. ../shared/corpora or
 the project's assets/). Systems, all on the same encoder (`--encoder`):
@@ -99,7 +99,7 @@ def accuracy_table(results: Dict[str, Any]) -> str:
         types = sorted({t for runs in by_seed.values() for run in runs.values() for t in run["evaluate"]["test"]["per_type"]})
         header = ["seed", "system", "updates", "dev P", "dev R", "dev F", "test P", "test R", "test F"]
         header += [f"test {t} F" for t in types] + ["dev F curve (training dev subset)", "train s/epoch", "train peak RSS (GiB)"]
-        lines += [f"\n**{corpus}**\n", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += [f"\n**{corpus}**, {results['epochs'][corpus]} epoch(s)\n", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for seed, runs in by_seed.items():
             for system, run in runs.items():
                 dev, test, train = run["evaluate"]["dev"], run["evaluate"]["test"], run["train"]
@@ -144,7 +144,9 @@ def long_docs_table(results: Dict[str, Any]) -> str:
 def main(
     corpora_dir: Path,
     corpora: List[str] = typer.Option(["conll2003", "wnut17"]),
-    epochs: int = 1,
+    epochs: List[str] = typer.Option(
+        ["conll2003=1", "wnut17=3"], help="Training epochs per corpus, the same for every system"
+    ),
     seeds: List[int] = typer.Option([0]),
     encoder: str = "assets/encoders/minilm",
     speed_corpus: str = "conll2003",
@@ -153,17 +155,18 @@ def main(
     work: Path = ROOT / "benchmarks/results",
 ) -> None:
     start = time.perf_counter()
+    budget = {corpus: int(n) for corpus, _, n in (item.partition("=") for item in epochs)}
     results: Dict[str, Any] = {
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "torch_threads": 2},
         "versions": {"python": platform.python_version(), **{name: version(name) for name in PACKAGES}},
-        "encoder": encoder, "epochs": epochs, "seeds": seeds,
+        "encoder": encoder, "epochs": budget, "seeds": seeds,
         "accuracy": {}, "speed": {}, "long_docs": {},
     }
     for corpus in corpora:
         data = converted(corpus, corpora_dir, work)
         results["accuracy"][corpus] = {
             str(seed): {
-                system: train_and_evaluate(system, data, work / corpus / f"seed{seed}" / system, encoder, epochs, seed)
+                system: train_and_evaluate(system, data, work / corpus / f"seed{seed}" / system, encoder, budget[corpus], seed)
                 for system in SYSTEMS
             }
             for seed in seeds
@@ -182,7 +185,7 @@ def main(
         )
     results["driver_seconds_this_invocation"] = time.perf_counter() - start
     report = "\n\n".join([
-        f"Encoder {encoder}, {epochs} epoch(s), seeds {seeds}, torch threads 2, {results['versions']}",
+        f"Encoder {encoder}, epochs {budget}, seeds {seeds}, torch threads 2, {results['versions']}",
         "## Accuracy (entity exact match)", accuracy_table(results),
         f"## Inference words/s ({speed_corpus} test, gold tokens)", speed_table(results),
         "## Long documents", long_docs_table(results),
