@@ -80,6 +80,25 @@ def test_encoder_predicts_long_docs_in_chunks_of_windows(trained_nlp: Language):
         numpy.testing.assert_allclose(vectors[size], vectors[64], rtol=1e-4, atol=1e-5)
 
 
+def test_encoder_chunks_of_sorted_trimmed_windows_give_one_pass_vectors(trained_nlp: Language):
+    """Docs of 1 to ~100 tokens in mixed order: chunks of 2 windows, each cut to its
+    own longest, give the vectors of one padded pass, in the docs' order."""
+    tok2vec = trained_nlp.get_pipe("spanbert_ner").model.get_ref("tok2vec")
+    wrapper = tok2vec.layers[0].layers[0].layers[0]
+    words = "Barack Obama visited Berlin on Monday and met Angela Merkel there".split()
+    docs = [trained_nlp.make_doc(" ".join((words * 10)[:n])) for n in (37, 1, 100, 5, 64, 12, 2)]
+    try:
+        wrapper.attrs["predict_chunk_windows"] = 1000
+        whole = tok2vec.predict(docs)
+        wrapper.attrs["predict_chunk_windows"] = 2
+        chunked = tok2vec.predict(docs)
+    finally:
+        wrapper.attrs["predict_chunk_windows"] = 64
+    for doc, a, b in zip(docs, whole, chunked):
+        assert a.shape == b.shape == (len(doc), 64)
+        numpy.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+
+
 def test_candidate_spans_are_scored_the_same_in_chunks(trained_nlp: Language):
     """Prediction scores candidates 16,384 at a time; chunks of 7 give the same scores."""
     ner = trained_nlp.get_pipe("spanbert_ner")
