@@ -85,6 +85,17 @@ def timed_annotate(annotate: Annotate, sentences: List[List[str]], batch_size: i
     return time.perf_counter() - start, results
 
 
+def score_splits(annotate: Annotate, splits: Dict[str, Path], vocab: Vocab, batch_size: int) -> Dict[str, Any]:
+    """Entity P/R/F of each split (name -> .spacy path), annotated length-bucketed."""
+    result = {}
+    for split, path in splits.items():
+        gold = read_docs(path, vocab)
+        _, predicted = timed_annotate(annotate, sentence_words(gold), batch_size, bucketed=True)
+        result[split] = score_entities(gold, predicted)
+        print(f"{split}: F {100 * result[split]['f']:.1f}", flush=True)
+    return result
+
+
 def speed_table(annotate: Annotate, sentences: List[List[str]], batch_sizes: Sequence[int], batch1_limit: int) -> List[Dict[str, Any]]:
     """Words/s at each batch size, in file order and length-bucketed.
 

@@ -18,7 +18,7 @@ sentences as text, the path the library's users take.
 import random
 import time
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import List, Sequence
 
 import spacy
 import torch
@@ -35,6 +35,7 @@ from common import (
     doc_entities,
     read_docs,
     score_entities,
+    score_splits,
     sentence_words,
     speed_table,
     timed_annotate,
@@ -217,14 +218,8 @@ def load(model_path: str):
 def evaluate(model_path: str, dev_path: Path, test_path: Path, batch_size: int = 64, threads: int = 2, json_out: Path = typer.Option(...)) -> None:
     torch.set_num_threads(threads)
     annotate = model_annotator(*load(model_path))
-    vocab = spacy.blank("en").vocab
-    result: Dict = {"model": model_path}
-    for split, path in (("dev", dev_path), ("test", test_path)):
-        gold = read_docs(path, vocab)
-        _, predicted = timed_annotate(annotate, sentence_words(gold), batch_size, bucketed=True)
-        result[split] = score_entities(gold, predicted)
-        print(f"{split}: F {100 * result[split]['f']:.1f}", flush=True)
-    write_result(json_out, result)
+    scores = score_splits(annotate, {"dev": dev_path, "test": test_path}, spacy.blank("en").vocab, batch_size)
+    write_result(json_out, {"model": model_path, **scores})
 
 
 @app.command()

@@ -31,7 +31,7 @@ from common import (
     batches_per_epoch,
     doc_entities,
     read_docs,
-    score_entities,
+    score_splits,
     sentence_words,
     speed_table,
     timed_annotate,
@@ -128,14 +128,8 @@ def evaluate(model: str, dev_path: Path, test_path: Path, batch_size: int = 64, 
     """Entity P/R/F on dev and test, per type."""
     torch.set_num_threads(threads)
     nlp = spacy.load(model)
-    annotate = pipe_annotator(nlp)
-    result = {"model": model}
-    for split, path in (("dev", dev_path), ("test", test_path)):
-        gold = read_docs(path, nlp.vocab)
-        _, predicted = timed_annotate(annotate, sentence_words(gold), batch_size, bucketed=True)
-        result[split] = score_entities(gold, predicted)
-        print(f"{split}: F {100 * result[split]['f']:.1f}", flush=True)
-    write_result(json_out, result)
+    scores = score_splits(pipe_annotator(nlp), {"dev": dev_path, "test": test_path}, nlp.vocab, batch_size)
+    write_result(json_out, {"model": model, **scores})
 
 
 @app.command()
