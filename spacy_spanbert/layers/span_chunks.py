@@ -2,8 +2,9 @@
 
 A doc of n tokens has about n * max_span_width candidate spans; scoring them all at
 once holds one feature row and one hidden row per candidate: gigabytes for a 100k-token
-document. In prediction nothing needs all rows at once, so they go through in chunks.
-Training keeps the single pass, which backprop needs.
+document. In prediction nothing needs all rows at once, so they go through in chunks,
+each with the token rows its spans cover (candidates come in token order). Training
+keeps the single pass, which backprop needs.
 """
 
 from typing import Callable, Tuple
@@ -46,8 +47,16 @@ def forward(model: Model[InT, Floats2d], inputs: InT, is_train: bool) -> Tuple[F
     size = model.attrs["chunk_size"]
     if is_train or spans.shape[0] <= size:
         return layer(inputs, is_train)
-    chunks = [layer.predict((X, spans[i : i + size])) for i in range(0, spans.shape[0], size)]
+    chunks = [_predict_chunk(layer, X, spans[i : i + size]) for i in range(0, spans.shape[0], size)]
     return model.ops.xp.concatenate(chunks), _no_backprop
+
+
+def _predict_chunk(layer: Model[InT, Floats2d], X: Floats2d, spans: Ints2d) -> Floats2d:
+    """The layer on these spans, given only the token rows they cover: a layer that
+    works per token (as span_scorer's projection does) then costs the chunk's tokens,
+    not the whole doc's, for every chunk."""
+    first, end = int(spans[:, 0].min()), int(spans[:, 1].max())
+    return layer.predict((X[first:end], spans - first))
 
 
 def _no_backprop(dY: Floats2d) -> InT:
