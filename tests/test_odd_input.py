@@ -6,6 +6,8 @@ from hypothesis import strategies as st
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from spacy_spanbert.layers.window_chunks import PREDICT_CHUNK_WINDOWS
+
 ODD_TEXTS = {
     "empty": "",
     "whitespace only": " \n\t  \r\n ",
@@ -63,10 +65,10 @@ def test_batches_of_mixed_texts(trained_nlp: Language, batch):
 
 def test_encoder_predicts_long_docs_in_chunks_of_windows(trained_nlp: Language):
     """A doc of ~20 windows, predicted 64 (one pass), 8 and 3 windows at a time:
-    the same vectors."""
+    the same vectors. The default is 16."""
     tok2vec = trained_nlp.get_pipe("spanbert_ner").model.get_ref("tok2vec")
     wrapper = tok2vec.layers[0].layers[0].layers[0]
-    assert wrapper.attrs["predict_chunk_windows"] == 64
+    assert wrapper.attrs["predict_chunk_windows"] == PREDICT_CHUNK_WINDOWS == 16
     doc = trained_nlp.make_doc(" ".join(["Barack Obama visited Berlin on Monday."] * 300))
     vectors = {}
     try:
@@ -74,7 +76,7 @@ def test_encoder_predicts_long_docs_in_chunks_of_windows(trained_nlp: Language):
             wrapper.attrs["predict_chunk_windows"] = size
             vectors[size] = tok2vec.predict([doc])[0]
     finally:
-        wrapper.attrs["predict_chunk_windows"] = 64
+        wrapper.attrs["predict_chunk_windows"] = PREDICT_CHUNK_WINDOWS
     assert vectors[64].shape == (len(doc), 64)
     for size in (8, 3):
         numpy.testing.assert_allclose(vectors[size], vectors[64], rtol=1e-4, atol=1e-5)
@@ -93,7 +95,7 @@ def test_encoder_chunks_of_sorted_trimmed_windows_give_one_pass_vectors(trained_
         wrapper.attrs["predict_chunk_windows"] = 2
         chunked = tok2vec.predict(docs)
     finally:
-        wrapper.attrs["predict_chunk_windows"] = 64
+        wrapper.attrs["predict_chunk_windows"] = PREDICT_CHUNK_WINDOWS
     for doc, a, b in zip(docs, whole, chunked):
         assert a.shape == b.shape == (len(doc), 64)
         numpy.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)

@@ -18,7 +18,7 @@ from spacy_transformers.data_classes import WordpieceBatch
 from thinc.api import Model
 from thinc.layers.pytorchwrapper import forward as pytorch_forward
 
-PREDICT_CHUNK_WINDOWS = 64
+PREDICT_CHUNK_WINDOWS = 16
 
 
 def predict_in_window_chunks(wrapper: Model, chunk_size: int = PREDICT_CHUNK_WINDOWS) -> None:
