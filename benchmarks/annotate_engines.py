@@ -18,14 +18,19 @@ from pathlib import Path
 from typing import List, Tuple
 
 import typer
-
 from memory import SENTENCES
 
 SETTINGS: List[Tuple[str, List[str]]] = [
     ("local, n_process 1", ["--engine", "local", "--n-process", "1"]),
     ("local, n_process 2", ["--engine", "local", "--n-process", "2"]),
-    ("ray, 1 actor x 2 CPUs", ["--engine", "ray", "--num-actors", "1", "--num-cpus-per-actor", "2"]),
-    ("ray, 2 actors x 1 CPU", ["--engine", "ray", "--num-actors", "2", "--num-cpus-per-actor", "1"]),
+    (
+        "ray, 1 actor x 2 CPUs",
+        ["--engine", "ray", "--num-actors", "1", "--num-cpus-per-actor", "2"],
+    ),
+    (
+        "ray, 2 actors x 1 CPU",
+        ["--engine", "ray", "--num-actors", "2", "--num-cpus-per-actor", "1"],
+    ),
 ]
 
 
@@ -33,7 +38,9 @@ def write_shards(directory: Path, n_docs: int, n_shards: int) -> int:
     """The input shards; returns the number of whitespace-separated words."""
     rng = random.Random(0)
     words = 0
-    files = [(directory / f"part-{i:03d}.jsonl").open("w", encoding="utf8") for i in range(n_shards)]
+    files = [
+        (directory / f"part-{i:03d}.jsonl").open("w", encoding="utf8") for i in range(n_shards)
+    ]
     for i in range(n_docs):
         text = " ".join(rng.choices(SENTENCES, k=rng.randint(1, 4)))
         words += len(text.split())
@@ -48,7 +55,9 @@ def main(model: str, docs: int = 4000, shards: int = 4, batch_size: int = 64) ->
         inputs = Path(tmp) / "input"
         inputs.mkdir()
         n_words = write_shards(inputs, docs, shards)
-        print(f"model {model}; {docs} docs, {n_words} words in {shards} shards; batch size {batch_size}\n")
+        print(
+            f"model {model}; {docs} docs, {n_words} words in {shards} shards; batch size {batch_size}\n"
+        )
         print("| engine | seconds | docs/s | words/s | records out |")
         print("|---|---:|---:|---:|---:|")
         for name, options in SETTINGS:
@@ -56,8 +65,16 @@ def main(model: str, docs: int = 4000, shards: int = 4, batch_size: int = 64) ->
             if "local" in options:
                 output = output.with_suffix(".jsonl")
             command = [
-                sys.executable, "-m", "spacy_spanbert", "annotate", model, str(inputs), str(output),
-                "--batch-size", str(batch_size), *options,
+                sys.executable,
+                "-m",
+                "spacy_spanbert",
+                "annotate",
+                model,
+                str(inputs),
+                str(output),
+                "--batch-size",
+                str(batch_size),
+                *options,
             ]
             start = time.perf_counter()
             subprocess.run(command, check=True, capture_output=True)

@@ -29,7 +29,10 @@ SYSTEMS_DIR = Path(__file__).resolve().parent / "systems"
 SPACY_SCRIPT = SYSTEMS_DIR / "spacy_pipeline.py"
 HF_SCRIPT = SYSTEMS_DIR / "hf_token_classification.py"
 # name -> config for the spaCy systems; the HF system has its own script.
-SPACY_SYSTEMS = {"spanbert_ner": ROOT / "configs/spanbert_ner.cfg", "spacy_ner": ROOT / "configs/spacy_ner.cfg"}
+SPACY_SYSTEMS = {
+    "spanbert_ner": ROOT / "configs/spanbert_ner.cfg",
+    "spacy_ner": ROOT / "configs/spacy_ner.cfg",
+}
 PACKAGES = ["spacy", "spacy-transformers", "transformers", "torch", "thinc"]
 SYSTEMS = ["spanbert_ner", "spacy_ner", "hf_token_classification"]
 
@@ -51,16 +54,26 @@ def converted(corpus: str, corpora_dir: Path, work: Path) -> Path:
     if not (out / "test.spacy").exists():
         subprocess.run(
             [sys.executable, "scripts/convert_corpus.py", corpus, str(corpora_dir), str(out)],
-            check=True, cwd=ROOT,
+            check=True,
+            cwd=ROOT,
         )
     return out
 
 
-def train_and_evaluate(system: str, data: Path, run_dir: Path, encoder: str, epochs: int, seed: int) -> Dict[str, Any]:
+def train_and_evaluate(
+    system: str, data: Path, run_dir: Path, encoder: str, epochs: int, seed: int
+) -> Dict[str, Any]:
     paths = [str(data / "train.spacy"), str(data / "dev.spacy")]
     common = ["--encoder", encoder, "--epochs", str(epochs), "--seed", str(seed)]
     if system in SPACY_SYSTEMS:
-        train = [sys.executable, str(SPACY_SCRIPT), "train", str(SPACY_SYSTEMS[system]), *paths, str(run_dir)]
+        train = [
+            sys.executable,
+            str(SPACY_SCRIPT),
+            "train",
+            str(SPACY_SYSTEMS[system]),
+            *paths,
+            str(run_dir),
+        ]
         script = SPACY_SCRIPT
     else:
         train = [sys.executable, str(HF_SCRIPT), "train", *paths, str(run_dir)]
@@ -68,23 +81,50 @@ def train_and_evaluate(system: str, data: Path, run_dir: Path, encoder: str, epo
     trained = run_phase(run_dir / "train.json", train + common)
     scores = run_phase(
         run_dir / "evaluate.json",
-        [sys.executable, str(script), "evaluate", trained["model"], str(data / "dev.spacy"), str(data / "test.spacy")],
+        [
+            sys.executable,
+            str(script),
+            "evaluate",
+            trained["model"],
+            str(data / "dev.spacy"),
+            str(data / "test.spacy"),
+        ],
     )
     return {"train": trained, "evaluate": scores}
 
 
-def measure_speed(system: str, model: str, test: Path, run_dir: Path, batch1_limit: int) -> Dict[str, Any]:
+def measure_speed(
+    system: str, model: str, test: Path, run_dir: Path, batch1_limit: int
+) -> Dict[str, Any]:
     limit = ["--batch1-limit", str(batch1_limit)]
     if system in SPACY_SYSTEMS:
         return {
-            "speed": run_phase(run_dir / "speed.json", [sys.executable, str(SPACY_SCRIPT), "speed", model, str(test), *limit]),
-            "profile": run_phase(run_dir / "profile.json", [sys.executable, str(SPACY_SCRIPT), "profile", model, str(test)]),
+            "speed": run_phase(
+                run_dir / "speed.json",
+                [sys.executable, str(SPACY_SCRIPT), "speed", model, str(test), *limit],
+            ),
+            "profile": run_phase(
+                run_dir / "profile.json",
+                [sys.executable, str(SPACY_SCRIPT), "profile", model, str(test)],
+            ),
         }
     return {
-        "speed": run_phase(run_dir / "speed.json", [sys.executable, str(HF_SCRIPT), "speed", model, str(test), *limit]),
+        "speed": run_phase(
+            run_dir / "speed.json",
+            [sys.executable, str(HF_SCRIPT), "speed", model, str(test), *limit],
+        ),
         "pipeline_speed": run_phase(
             run_dir / "pipeline_speed.json",
-            [sys.executable, str(HF_SCRIPT), "speed", model, str(test), *limit, "--path", "pipeline"],
+            [
+                sys.executable,
+                str(HF_SCRIPT),
+                "speed",
+                model,
+                str(test),
+                *limit,
+                "--path",
+                "pipeline",
+            ],
         ),
     }
 
@@ -96,10 +136,35 @@ def pct(x: Optional[float]) -> str:
 def accuracy_table(results: Dict[str, Any]) -> str:
     lines = []
     for corpus, by_seed in results["accuracy"].items():
-        types = sorted({t for runs in by_seed.values() for run in runs.values() for t in run["evaluate"]["test"]["per_type"]})
-        header = ["seed", "system", "updates", "dev P", "dev R", "dev F", "test P", "test R", "test F"]
-        header += [f"test {t} F" for t in types] + ["dev F curve (training dev subset)", "train s/epoch", "train peak RSS (GiB)"]
-        lines += [f"\n**{corpus}**, {results['epochs'][corpus]} epoch(s)\n", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        types = sorted(
+            {
+                t
+                for runs in by_seed.values()
+                for run in runs.values()
+                for t in run["evaluate"]["test"]["per_type"]
+            }
+        )
+        header = [
+            "seed",
+            "system",
+            "updates",
+            "dev P",
+            "dev R",
+            "dev F",
+            "test P",
+            "test R",
+            "test F",
+        ]
+        header += [f"test {t} F" for t in types] + [
+            "dev F curve (training dev subset)",
+            "train s/epoch",
+            "train peak RSS (GiB)",
+        ]
+        lines += [
+            f"\n**{corpus}**, {results['epochs'][corpus]} epoch(s)\n",
+            "| " + " | ".join(header) + " |",
+            "|" + "---|" * len(header),
+        ]
         for seed, runs in by_seed.items():
             for system, run in runs.items():
                 dev, test, train = run["evaluate"]["dev"], run["evaluate"]["test"], run["train"]
@@ -107,7 +172,11 @@ def accuracy_table(results: Dict[str, Any]) -> str:
                 cells = [seed, system, str(train["updates"])]
                 cells += [pct(dev[m]) for m in "prf"] + [pct(test[m]) for m in "prf"]
                 cells += [pct(test["per_type"].get(t, {}).get("f")) for t in types]
-                cells += [curve, f"{train['seconds_per_epoch']:,.0f}", f"{train['peak_rss_mib'] / 1024:.1f}"]
+                cells += [
+                    curve,
+                    f"{train['seconds_per_epoch']:,.0f}",
+                    f"{train['peak_rss_mib'] / 1024:.1f}",
+                ]
                 lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -115,20 +184,42 @@ def accuracy_table(results: Dict[str, Any]) -> str:
 def speed_table(results: Dict[str, Any]) -> str:
     rows = []
     for system, measured in results["speed"].items():
-        for key, name in (("speed", system), ("pipeline_speed", f"{system} (transformers.pipeline)")):
+        for key, name in (
+            ("speed", system),
+            ("pipeline_speed", f"{system} (transformers.pipeline)"),
+        ):
             if key in measured:
-                by = {(r["batch_size"], r["bucketed"]): r["words_per_s"] for r in measured[key]["rows"]}
+                by = {
+                    (r["batch_size"], r["bucketed"]): r["words_per_s"]
+                    for r in measured[key]["rows"]
+                }
                 rows.append((name, by, measured[key]["peak_rss_mib"] / 1024))
     settings = sorted({s for _, by, _ in rows for s in by})
-    header = ["system"] + [f"batch {b}{' bucketed' if bucketed else ''}" for b, bucketed in settings] + ["peak RSS (GiB)"]
+    header = (
+        ["system"]
+        + [f"batch {b}{' bucketed' if bucketed else ''}" for b, bucketed in settings]
+        + ["peak RSS (GiB)"]
+    )
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, by, rss in rows:
-        lines.append("| " + " | ".join([name] + [f"{by[s]:,.0f}" if s in by else "" for s in settings] + [f"{rss:.2f}"]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [name] + [f"{by[s]:,.0f}" if s in by else "" for s in settings] + [f"{rss:.2f}"]
+            )
+            + " |"
+        )
     profiles = [(s, m["profile"]) for s, m in results["speed"].items() if "profile" in m]
     if profiles:
-        lines += ["", "| system | profiled sentences | encoder forward | span head | rest (tokenization, alignment, Doc) |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "| system | profiled sentences | encoder forward | span head | rest (tokenization, alignment, Doc) |",
+            "|---|---|---|---|---|",
+        ]
         for system, p in profiles:
-            lines.append(f"| {system} | {p['sentences']} | {pct(p['encoder_share'])}% | {pct(p['span_head_share'])}% | {pct(p['other_share'])}% |")
+            lines.append(
+                f"| {system} | {p['sentences']} | {pct(p['encoder_share'])}% | {pct(p['span_head_share'])}% | {pct(p['other_share'])}% |"
+            )
     return "\n".join(lines)
 
 
@@ -136,7 +227,9 @@ def long_docs_table(results: Dict[str, Any]) -> str:
     lines = ["| system | tokens | words/s | peak RSS growth (MiB) |", "|---|---:|---:|---:|"]
     for system, measured in results["long_docs"].items():
         for r in measured["rows"]:
-            lines.append(f"| {system} | {r['tokens']:,} | {r['words_per_s']:,.0f} | {r['peak_rss_mib'] - r['rss_before_mib']:,.0f} |")
+            lines.append(
+                f"| {system} | {r['tokens']:,} | {r['words_per_s']:,.0f} | {r['peak_rss_mib'] - r['rss_before_mib']:,.0f} |"
+            )
     return "\n".join(lines)
 
 
@@ -157,16 +250,34 @@ def main(
     start = time.perf_counter()
     budget = {corpus: int(n) for corpus, _, n in (item.partition("=") for item in epochs)}
     results: Dict[str, Any] = {
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "torch_threads": 2},
-        "versions": {"python": platform.python_version(), **{name: version(name) for name in PACKAGES}},
-        "encoder": encoder, "epochs": budget, "seeds": seeds,
-        "accuracy": {}, "speed": {}, "long_docs": {},
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "torch_threads": 2,
+        },
+        "versions": {
+            "python": platform.python_version(),
+            **{name: version(name) for name in PACKAGES},
+        },
+        "encoder": encoder,
+        "epochs": budget,
+        "seeds": seeds,
+        "accuracy": {},
+        "speed": {},
+        "long_docs": {},
     }
     for corpus in corpora:
         data = converted(corpus, corpora_dir, work)
         results["accuracy"][corpus] = {
             str(seed): {
-                system: train_and_evaluate(system, data, work / corpus / f"seed{seed}" / system, encoder, budget[corpus], seed)
+                system: train_and_evaluate(
+                    system,
+                    data,
+                    work / corpus / f"seed{seed}" / system,
+                    encoder,
+                    budget[corpus],
+                    seed,
+                )
                 for system in SYSTEMS
             }
             for seed in seeds
@@ -175,7 +286,9 @@ def main(
     test = converted(speed_corpus, corpora_dir, work) / "test.spacy"
     for system in SYSTEMS:
         model = speed_runs[system]["train"]["model"]
-        results["speed"][system] = measure_speed(system, model, test, work / speed_corpus / f"seed{seeds[0]}" / system, batch1_limit)
+        results["speed"][system] = measure_speed(
+            system, model, test, work / speed_corpus / f"seed{seeds[0]}" / system, batch1_limit
+        )
     for system in SPACY_SYSTEMS:
         model = speed_runs[system]["train"]["model"]
         sizes = [arg for size in long_doc_sizes for arg in ("--sizes", str(size))]
@@ -184,12 +297,17 @@ def main(
             [sys.executable, "benchmarks/memory.py", "long-docs", model, *sizes],
         )
     results["driver_seconds_this_invocation"] = time.perf_counter() - start
-    report = "\n\n".join([
-        f"Encoder {encoder}, epochs {budget}, seeds {seeds}, torch threads 2, {results['versions']}",
-        "## Accuracy (entity exact match)", accuracy_table(results),
-        f"## Inference words/s ({speed_corpus} test, gold tokens)", speed_table(results),
-        "## Long documents", long_docs_table(results),
-    ])
+    report = "\n\n".join(
+        [
+            f"Encoder {encoder}, epochs {budget}, seeds {seeds}, torch threads 2, {results['versions']}",
+            "## Accuracy (entity exact match)",
+            accuracy_table(results),
+            f"## Inference words/s ({speed_corpus} test, gold tokens)",
+            speed_table(results),
+            "## Long documents",
+            long_docs_table(results),
+        ]
+    )
     (work / "results.md").write_text(report + "\n")
     (work / "results.json").write_text(json.dumps(results, indent=2))
     print("\n" + report)

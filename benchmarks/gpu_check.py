@@ -108,10 +108,16 @@ def main(
     print("| measure | value |")
     print("|---|---|")
     print(f"| encoder | random, {layers} layers, {hidden} wide, vocab {VOCAB_SIZE} |")
-    print(f"| training | {done} updates, {words:,} words, {train_seconds:.1f} s, {words / train_seconds:,.0f} words/s |")
-    print(f"| nlp.pipe (batch {pipe_batch_size}) | {n_words:,} words, {pipe_seconds:.1f} s, {n_words / pipe_seconds:,.0f} words/s |")
+    print(
+        f"| training | {done} updates, {words:,} words, {train_seconds:.1f} s, {words / train_seconds:,.0f} words/s |"
+    )
+    print(
+        f"| nlp.pipe (batch {pipe_batch_size}) | {n_words:,} words, {pipe_seconds:.1f} s, {n_words / pipe_seconds:,.0f} words/s |"
+    )
     if gpu_id >= 0:
-        print(f"| peak GPU memory | {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB allocated, {torch.cuda.max_memory_reserved() / 2**30:.2f} GiB reserved |")
+        print(
+            f"| peak GPU memory | {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB allocated, {torch.cuda.max_memory_reserved() / 2**30:.2f} GiB reserved |"
+        )
 
 
 if __name__ == "__main__":

@@ -83,10 +83,18 @@ def one_doc(model: str, n_tokens: int, threads: int = 2) -> None:
     start = time.perf_counter()
     doc = nlp(text)
     seconds = time.perf_counter() - start
-    print(json.dumps({
-        "tokens": len(doc), "seconds": seconds, "words_per_s": len(doc) / seconds,
-        "rss_before_mib": before, "peak_rss_mib": peak_rss_mib(), "entities": len(doc.ents),
-    }))
+    print(
+        json.dumps(
+            {
+                "tokens": len(doc),
+                "seconds": seconds,
+                "words_per_s": len(doc) / seconds,
+                "rss_before_mib": before,
+                "peak_rss_mib": peak_rss_mib(),
+                "entities": len(doc.ents),
+            }
+        )
+    )
 
 
 @app.command("long-docs")
@@ -99,12 +107,16 @@ def long_docs(
     """One document of each size, each in its own process."""
     rows = []
     print(f"model {model}, torch threads {threads}\n")
-    print("| tokens | seconds | words/s | RSS before (MiB) | peak RSS (MiB) | growth (MiB) | growth per 1k tokens (MiB) |")
+    print(
+        "| tokens | seconds | words/s | RSS before (MiB) | peak RSS (MiB) | growth (MiB) | growth per 1k tokens (MiB) |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for size in sizes:
         result = subprocess.run(
             [sys.executable, __file__, "one-doc", model, str(size), "--threads", str(threads)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         r = json.loads(result.stdout.strip().splitlines()[-1])
         rows.append(r)
@@ -116,11 +128,15 @@ def long_docs(
             flush=True,
         )
     if json_out is not None:
-        json_out.write_text(json.dumps({"model": model, "threads": threads, "rows": rows}, indent=2))
+        json_out.write_text(
+            json.dumps({"model": model, "threads": threads, "rows": rows}, indent=2)
+        )
 
 
 @app.command()
-def leak(model: str, passes: int = 10, docs: int = 1000, threads: int = 2, batch_size: int = 64) -> None:
+def leak(
+    model: str, passes: int = 10, docs: int = 1000, threads: int = 2, batch_size: int = 64
+) -> None:
     """RSS after each of `passes` runs of nlp.pipe over the same docs."""
     torch.set_num_threads(threads)
     nlp = spacy.load(model)
@@ -134,7 +150,9 @@ def leak(model: str, passes: int = 10, docs: int = 1000, threads: int = 2, batch
         start = time.perf_counter()
         n_ents = sum(len(doc.ents) for doc in nlp.pipe(texts, batch_size=batch_size))
         rss.append(current_rss_mib())
-        print(f"| {i} | {time.perf_counter() - start:.1f} | {n_ents} | {rss[-1]:,.0f} |", flush=True)
+        print(
+            f"| {i} | {time.perf_counter() - start:.1f} | {n_ents} | {rss[-1]:,.0f} |", flush=True
+        )
     if passes > 2:
         print(f"\nRSS change from pass 2 to pass {passes}: {rss[-1] - rss[1]:+,.0f} MiB")
 

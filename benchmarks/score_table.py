@@ -16,7 +16,9 @@ def prf(scores: Dict) -> Tuple[Dict[str, float], Dict[str, Dict[str, float]]]:
     if "ents_f" in scores and scores["ents_f"] is not None:
         prefix = "ents"
     else:
-        prefix = next(k[: -len("_f")] for k in scores if k.startswith("spans_") and k.endswith("_f"))
+        prefix = next(
+            k[: -len("_f")] for k in scores if k.startswith("spans_") and k.endswith("_f")
+        )
     overall = {m: scores[f"{prefix}_{m}"] for m in "prf"}
     return overall, scores.get(f"{prefix}_per_type") or {}
 

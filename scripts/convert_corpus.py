@@ -46,15 +46,40 @@ def commands(corpus: str, source: Path, output: Path) -> List[List[str]]:
     files = {split: directory / name for split, name in spec["files"].items()}
     if spec["format"] == "iob":
         return [
-            cli + ["convert-iob", str(path), str(output / f"{split}.spacy"),
-                   "--scheme", spec["scheme"], "--spans-key", SPANS_KEY]
+            cli
+            + [
+                "convert-iob",
+                str(path),
+                str(output / f"{split}.spacy"),
+                "--scheme",
+                spec["scheme"],
+                "--spans-key",
+                SPANS_KEY,
+            ]
             for split, path in files.items()
         ]
     return [
-        cli + ["convert-nested", str(files["all"]), str(output / "all.spacy"), "--spans-key", SPANS_KEY],
-        cli + ["split-docs", str(output / "all.spacy"), str(output / "train.spacy"),
-               str(output / "dev.spacy"), "--heldout-share", "0.2", "--seed", "0",
-               "--spans-key", SPANS_KEY],
+        cli
+        + [
+            "convert-nested",
+            str(files["all"]),
+            str(output / "all.spacy"),
+            "--spans-key",
+            SPANS_KEY,
+        ],
+        cli
+        + [
+            "split-docs",
+            str(output / "all.spacy"),
+            str(output / "train.spacy"),
+            str(output / "dev.spacy"),
+            "--heldout-share",
+            "0.2",
+            "--seed",
+            "0",
+            "--spans-key",
+            SPANS_KEY,
+        ],
     ]
 
 

@@ -34,7 +34,9 @@ def per_label_rows(scores: Dict, prefix: str) -> List[tuple]:
 def score_prefixes(scores: Dict) -> List[str]:
     """'ents' and 'spans_<key>' for every kind of span the pipeline scored."""
     prefixes = ["ents"] if scores.get("ents_f") is not None else []
-    prefixes += sorted(k[: -len("_f")] for k in scores if k.startswith("spans_") and k.endswith("_f"))
+    prefixes += sorted(
+        k[: -len("_f")] for k in scores if k.startswith("spans_") and k.endswith("_f")
+    )
     return prefixes
 
 
@@ -71,7 +73,11 @@ def main(
         (metrics_dir / f"{split}.json").write_text(json.dumps(scores, indent=2))
         for prefix in score_prefixes(scores):
             msg.divider(f"{split}: {prefix}, {len(examples)} docs")
-            msg.table(per_label_rows(scores, prefix), header=("label", "P", "R", "F"), aligns=("l", "r", "r", "r"))
+            msg.table(
+                per_label_rows(scores, prefix),
+                header=("label", "P", "R", "F"),
+                aligns=("l", "r", "r", "r"),
+            )
         docs = list(nlp.pipe(eg.predicted.copy() for eg in examples[:n_docs]))
         html_path = metrics_dir / f"{split}-predictions.html"
         html_path.write_text(render(docs, score_prefixes(scores)), encoding="utf8")

@@ -1,23 +1,29 @@
 """SpanBERT for spaCy: a shared encoder, span-based NER and spancat span representations."""
 
-from . import architectures, suggesters
-from .encoder_component import make_spanbert
-from .fork_safety import register_fork_handler
-from .hf_loading import EncoderLoadError, UnsupportedEncoderError
-from .serialization import PipelineFileError
+from . import architectures, legacy
+from .encoder import (
+    EncoderLoadError,
+    SpanBertTransformer,
+    UnsupportedEncoderError,
+    make_spanbert,
+    register_fork_handler,
+)
 from .ner import SpanBertNER, make_spanbert_ner
+from .pipeline import PipelineFileError, build_sentence_ngram_suggester
 
 __version__ = "0.1.0"
 
 register_fork_handler()
 
 __all__ = [
+    "EncoderLoadError",
+    "PipelineFileError",
+    "SpanBertNER",
+    "SpanBertTransformer",
+    "UnsupportedEncoderError",
     "architectures",
-    "suggesters",
+    "build_sentence_ngram_suggester",
+    "legacy",
     "make_spanbert",
     "make_spanbert_ner",
-    "SpanBertNER",
-    "EncoderLoadError",
-    "UnsupportedEncoderError",
-    "PipelineFileError",
 ]

@@ -1,37 +1,47 @@
-"""Registered architectures: the encoder, its inline tok2vec form, and the span models."""
+"""Registered architectures: the encoder, its inline tok2vec form, and the span models.
 
-from typing import Any, Callable, Dict, List, Tuple
+spaCy finds them through the `spacy_architectures` entry points in setup.cfg. Older
+versions of an architecture stay registered in `legacy.py`, so saved pipelines load.
+"""
 
-from spacy.tokens import Doc, Span
-from spacy.util import registry
+from typing import Any, Dict, List, Tuple
+
+from spacy.tokens import Doc
+from spacy.util import SimpleFrozenDict, registry
 from spacy_transformers.data_classes import FullTransformerBatch
 from spacy_transformers.layers import split_trf_batch, trfs2arrays
 from thinc.api import Maxout, Model, chain, list2ragged, with_getitem
 from thinc.types import Floats2d, Ragged
 
-from .layers.encoder import SpanBertTransformerModel
+from .encoder import ENCODER_ARCHITECTURE, TOK2VEC_ARCHITECTURE, SpanBertTransformerModel
+from .encoder.model import SpanGetter
 from .layers.span_boundary import span_boundary_features
 from .layers.span_chunks import in_span_chunks
 from .layers.span_rows import doc_spans_to_rows, extract_spans, ragged_to_rows
 from .layers.span_scorer import span_scorer
 
-SpanGetter = Callable[[List[Doc]], List[List[Span]]]
 
-
-@registry.architectures("spacy_spanbert.SpanBertEncoder.v1")
+@registry.architectures(ENCODER_ARCHITECTURE)
 def build_spanbert_encoder(
     name: str,
     get_spans: SpanGetter,
-    tokenizer_config: Dict[str, Any] = {"use_fast": True},
-    transformer_config: Dict[str, Any] = {},
+    tokenizer_config: Dict[str, Any] = SimpleFrozenDict({"use_fast": True}),
+    transformer_config: Dict[str, Any] = SimpleFrozenDict(),
     mixed_precision: bool = False,
-    grad_scaler_config: Dict[str, Any] = {},
+    grad_scaler_config: Dict[str, Any] = SimpleFrozenDict(),
 ) -> Model[List[Doc], FullTransformerBatch]:
     """SpanBERT (or any BERT-family model) as a spacy-transformers TransformerModel.
 
     name (str): A hub id such as "SpanBERT/spanbert-base-cased" or a local directory.
-    get_spans: Cuts docs into windows the encoder can take (e.g. strided spans), so
-        long documents are covered whole.
+    get_spans (Callable): Cuts docs into windows the encoder can take (e.g. strided
+        spans), so long documents are covered whole.
+    tokenizer_config (Dict[str, Any]): Settings for the tokenizer; the casing and
+        maximum length come from the model's files unless set here.
+    transformer_config (Dict[str, Any]): Settings for the transformer's config.
+    mixed_precision (bool): Run the forward pass in fp16 autocast (GPU).
+    grad_scaler_config (Dict[str, Any]): Settings of the gradient scaler used with
+        mixed precision.
+    RETURNS (Model[List[Doc], FullTransformerBatch]): The encoder.
     """
     return SpanBertTransformerModel(
         name,
@@ -43,31 +53,31 @@ def build_spanbert_encoder(
     )
 
 
-@registry.architectures("spacy_spanbert.SpanBertTok2Vec.v1")
+@registry.architectures(TOK2VEC_ARCHITECTURE)
 def build_spanbert_tok2vec(
     name: str,
     get_spans: SpanGetter,
     pooling: Model[Ragged, Floats2d],
-    tokenizer_config: Dict[str, Any] = {"use_fast": True},
-    transformer_config: Dict[str, Any] = {},
+    tokenizer_config: Dict[str, Any] = SimpleFrozenDict({"use_fast": True}),
+    transformer_config: Dict[str, Any] = SimpleFrozenDict(),
     mixed_precision: bool = False,
-    grad_scaler_config: Dict[str, Any] = {},
+    grad_scaler_config: Dict[str, Any] = SimpleFrozenDict(),
     grad_factor: float = 1.0,
 ) -> Model[List[Doc], List[Floats2d]]:
     """The encoder inline in a component, giving one vector per spaCy token.
 
     Same layout as spacy-transformers' Tok2VecTransformer.v3, which is what a
     TransformerListener becomes after `nlp.replace_listeners`.
+    pooling (Model[Ragged, Floats2d]): Pools each token's wordpiece vectors.
+    grad_factor (float): Scales the gradient that reaches the encoder.
+    RETURNS (Model[List[Doc], List[Floats2d]]): Token vectors per doc; ref "encoder".
     """
-    encoder = SpanBertTransformerModel(
-        name,
-        get_spans,
-        tokenizer_config,
-        transformer_config,
-        mixed_precision,
-        grad_scaler_config,
+    encoder = build_spanbert_encoder(
+        name, get_spans, tokenizer_config, transformer_config, mixed_precision, grad_scaler_config
     )
-    return chain(chain(encoder, split_trf_batch()), trfs2arrays(pooling, grad_factor))
+    model = chain(chain(encoder, split_trf_batch()), trfs2arrays(pooling, grad_factor))
+    model.set_ref("encoder", encoder)
+    return model
 
 
 @registry.architectures("spacy_spanbert.SpanBertNER.v1")
@@ -85,7 +95,15 @@ def build_span_ner_model(
     suggesters give them). Output: one probability row per candidate; the last
     column is "no entity". Prediction scores the candidates in chunks, so memory
     stays bounded on long documents.
+    tok2vec (Model[List[Doc], List[Floats2d]]): Token vectors: the inline encoder
+        or a listener.
     max_span_width (int): Longest candidate span, in tokens.
+    width_embedding_size (int): Size of the learned span-width embedding.
+    with_head (bool): Add the attention-pooled head word to the boundary tokens.
+    hidden_size (int): Width of the hidden layer.
+    dropout (float): Dropout after the hidden layer.
+    RETURNS (Model[Tuple[List[Doc], Ragged], Floats2d]): The span model; refs
+        "tok2vec", "span_features" and "output" (the layer the labels size).
     """
     if max_span_width < 1:
         raise ValueError(
@@ -101,8 +119,7 @@ def build_span_ner_model(
     )
     model.set_ref("tok2vec", tok2vec)
     model.set_ref("span_features", features)
-    # The layers after the features, ending in the output layer the labels resize.
-    model.set_ref("scorer", scorer.layers[1])
+    model.set_ref("output", scorer.get_ref("output"))
     model.attrs["max_span_width"] = max_span_width
     return model
 
@@ -118,6 +135,8 @@ def build_spancat_model(
     Same layers, refs and config as spaCy's: any reducer and scorer fit. spaCy's own
     extraction builds its gather indices in a Python loop over every span; this one
     builds them with array arithmetic.
+    RETURNS (Model[Tuple[List[Doc], Ragged], Floats2d]): Label scores per span; refs
+        "tok2vec", "reducer" and "scorer".
     """
     model = chain(
         with_getitem(0, chain(tok2vec, list2ragged())),
@@ -131,18 +150,22 @@ def build_spancat_model(
     return model
 
 
-@registry.architectures("spacy_spanbert.SpanBoundaryReducer.v1")
+@registry.architectures("spacy_spanbert.SpanBoundaryReducer.v2")
 def build_span_boundary_reducer(
     hidden_size: int = 128,
     width_embedding_size: int = 32,
-    max_width: int = 10,
-    with_head: bool = True,
+    max_span_width: int = 10,
+    with_head: bool = False,
 ) -> Model[Ragged, Floats2d]:
     """A reducer for spaCy's `spacy.SpanCategorizer.v1`: each span's token vectors to
-    [first; last; head; width], then a hidden layer (as spaCy's mean_max reducer has).
+    [first; last; (head;) width], then a hidden layer (as spaCy's mean_max reducer has).
+
+    Settings mean what they mean in `spacy_spanbert.SpanBertNER.v1`, with the same
+    defaults; set max_span_width to the suggester's max_size.
+    RETURNS (Model[Ragged, Floats2d]): One hidden_size vector per span.
     """
     return chain(
         ragged_to_rows(),
-        span_boundary_features(width_embedding_size, max_width, with_head),
+        span_boundary_features(width_embedding_size, max_span_width, with_head),
         Maxout(nO=hidden_size, normalize=True, dropout=0.0),
     )

@@ -1,12 +1,11 @@
 """Command line: `python -m spacy_spanbert COMMAND`."""
 
-import json
 from pathlib import Path
 from typing import List, Optional
 
 import typer
-from spacy.tokens import Doc, DocBin
 from spacy.pipeline.spancat import build_ngram_range_suggester
+from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 from wasabi import msg
 
@@ -24,10 +23,14 @@ def main() -> None:
 
 @app.command("convert-iob")
 def convert_iob(
-    input_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="CoNLL-style IOB file"),
+    input_path: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="CoNLL-style IOB file"
+    ),
     output_path: Path = typer.Argument(..., dir_okay=False, help="Output .spacy file"),
     scheme: str = typer.Option("iob2", help=f"Tag scheme: {' or '.join(SCHEMES)}"),
-    spans_key: Optional[str] = typer.Option(None, help="Also copy the entities to doc.spans[KEY] (for spancat)"),
+    spans_key: Optional[str] = typer.Option(
+        None, help="Also copy the entities to doc.spans[KEY] (for spancat)"
+    ),
 ) -> None:
     """Convert an IOB column file to a DocBin, one doc per sentence, and print its counts."""
     docs = read_iob_docs(input_path, Vocab(), scheme, spans_key)
@@ -36,7 +39,9 @@ def convert_iob(
 
 @app.command("convert-nested")
 def convert_nested(
-    input_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON lines with token-offset entity_mentions"),
+    input_path: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="JSON lines with token-offset entity_mentions"
+    ),
     output_path: Path = typer.Argument(..., dir_okay=False, help="Output .spacy file"),
     spans_key: str = typer.Option("sc", help="doc.spans key for all (nested) spans"),
 ) -> None:
@@ -49,8 +54,12 @@ def convert_nested(
 @app.command("split-docs")
 def split_docs(
     input_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .spacy file"),
-    kept_path: Path = typer.Argument(..., dir_okay=False, help="Output .spacy for the kept documents"),
-    heldout_path: Path = typer.Argument(..., dir_okay=False, help="Output .spacy for the held-out documents"),
+    kept_path: Path = typer.Argument(
+        ..., dir_okay=False, help="Output .spacy for the kept documents"
+    ),
+    heldout_path: Path = typer.Argument(
+        ..., dir_okay=False, help="Output .spacy for the held-out documents"
+    ),
     heldout_share: float = typer.Option(0.2, help="Share of documents held out"),
     seed: int = typer.Option(0, help="Random seed of the split"),
     spans_key: Optional[str] = typer.Option(None, help="Also count doc.spans[KEY]"),
@@ -81,7 +90,9 @@ def _write(docs: List[Doc], output_path: Path, spans_key: Optional[str], source:
 
 @app.command("span-widths")
 def span_widths(
-    train_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="Training .spacy file"),
+    train_path: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="Training .spacy file"
+    ),
     dev_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="Dev .spacy file"),
     spans_key: Optional[str] = typer.Option(None, help="doc.spans key (default: doc.ents)"),
     coverage: float = typer.Option(0.99, help="Share of training spans the width cap must cover"),
@@ -112,31 +123,47 @@ def span_widths(
 @app.command("annotate")
 def annotate(
     model: str = typer.Argument(..., help="Pipeline directory or package name"),
-    input_path: Path = typer.Argument(..., exists=True, help="JSON lines or text file, or a directory of them (shards)"),
-    output: Path = typer.Argument(..., help="Output: a .jsonl file (local) or a directory of shards (ray)"),
+    input_path: Path = typer.Argument(
+        ..., exists=True, help="JSON lines or text file, or a directory of them (shards)"
+    ),
+    output: Path = typer.Argument(
+        ..., help="Output: a .jsonl file (local) or a directory of shards (ray)"
+    ),
     engine: str = typer.Option("local", help="local (nlp.pipe) or ray (Ray Data)"),
-    input_format: str = typer.Option("auto", "--format", help="auto (by file suffix), jsonl or text"),
-    output_key: str = typer.Option("annotations", help="Output field holding file, line, entities, spans or error"),
+    input_format: str = typer.Option(
+        "auto", "--format", help="auto (by file suffix), jsonl or text"
+    ),
+    output_key: str = typer.Option(
+        "annotations", help="Output field holding file, line, entities, spans or error"
+    ),
     batch_size: int = typer.Option(64, help="Docs per nlp.pipe batch (per actor batch with ray)"),
     n_process: int = typer.Option(1, help="local: processes for nlp.pipe"),
     num_actors: int = typer.Option(2, help="ray: pipeline actors, each loading the pipeline once"),
     num_cpus_per_actor: float = typer.Option(1.0, help="ray: CPUs per actor (its torch threads)"),
-    num_gpus_per_actor: float = typer.Option(0.0, help="ray: GPUs per actor (e.g. 0.5 puts two on a GPU)"),
-    ray_address: Optional[str] = typer.Option(None, help="ray: cluster address; a local Ray starts without it"),
+    num_gpus_per_actor: float = typer.Option(
+        0.0, help="ray: GPUs per actor (e.g. 0.5 puts two on a GPU)"
+    ),
+    ray_address: Optional[str] = typer.Option(
+        None, help="ray: cluster address; a local Ray starts without it"
+    ),
 ) -> None:
     """Annotate records with a pipeline, keeping every input field and record.
 
     A re-run skips the records already in OUTPUT. Records that can't be read or
     annotated are written with an error in OUTPUT_KEY.
     """
-    from .annotate.records import done_records, output_files, read_records
+    from .annotate.records import count_records, done_records, read_records
 
     if engine not in ("local", "ray"):
         raise typer.BadParameter("use local or ray", param_hint="--engine")
     if engine == "local" and output.is_dir():
-        raise typer.BadParameter(f"{output} is a directory; --engine local writes one .jsonl file", param_hint="OUTPUT")
+        raise typer.BadParameter(
+            f"{output} is a directory; --engine local writes one .jsonl file", param_hint="OUTPUT"
+        )
     if engine == "ray" and output.is_file():
-        raise typer.BadParameter(f"{output} is a file; --engine ray writes a directory of shards", param_hint="OUTPUT")
+        raise typer.BadParameter(
+            f"{output} is a file; --engine ray writes a directory of shards", param_hint="OUTPUT"
+        )
     done = done_records(output, output_key)
     if done:
         msg.info(f"Resuming: {len(done)} records already in {output} are skipped")
@@ -147,18 +174,24 @@ def annotate(
 
         nlp = spacy.load(model)
         records = read_records(input_path, input_format, done)
-        annotate_local(nlp, records, output, output_key, batch_size, n_process)
+        annotate_local(
+            nlp, records, output, key=output_key, batch_size=batch_size, n_process=n_process
+        )
     else:
         from .annotate.ray_engine import annotate_ray
 
         annotate_ray(
-            model, input_path, output, output_key, input_format, done,
-            batch_size, num_actors, num_gpus_per_actor, ray_address, num_cpus_per_actor,
+            model,
+            input_path,
+            output,
+            key=output_key,
+            fmt=input_format,
+            done=done,
+            batch_size=batch_size,
+            num_actors=num_actors,
+            num_gpus_per_actor=num_gpus_per_actor,
+            ray_address=ray_address,
+            num_cpus_per_actor=num_cpus_per_actor,
         )
-    total = errors = 0
-    for path in output_files(output):
-        with path.open(encoding="utf8") as file_:
-            for line in file_:
-                total += 1
-                errors += "error" in json.loads(line)[output_key]
+    total, errors = count_records(output, output_key)
     msg.good(f"{output}: {total} records, {errors} with an error")

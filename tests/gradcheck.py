@@ -48,9 +48,11 @@ def check_layer_gradients(
         for name in node.param_names:
             param = node.get_param(name).copy()
             # A parameter the forward pass doesn't use gets no gradient: zero.
-            analytic = node.get_grad(name).copy() if node.has_grad(name) else numpy.zeros_like(param)
+            analytic = (
+                node.get_grad(name).copy() if node.has_grad(name) else numpy.zeros_like(param)
+            )
 
-            def loss_at_param(value: numpy.ndarray) -> float:
+            def loss_at_param(value: numpy.ndarray, node: Model = node, name: str = name) -> float:
                 node.set_param(name, value)
                 return loss()
 

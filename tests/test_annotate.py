@@ -26,7 +26,13 @@ def pipeline(trained_nlp, tmp_path_factory) -> Path:
 def _input_lines(n: int) -> List[str]:
     """JSON lines with a few broken records and a blank line among good ones."""
     rng = random.Random(0)
-    texts = ["Barack Obama visited Berlin.", "Google opened an office in London.", "", "😀 東京 \u200b", "x"]
+    texts = [
+        "Barack Obama visited Berlin.",
+        "Google opened an office in London.",
+        "",
+        "😀 東京 \u200b",
+        "x",
+    ]
     lines = []
     for i in range(n):
         if i % 37 == 5:
@@ -36,7 +42,9 @@ def _input_lines(n: int) -> List[str]:
         elif i % 71 == 9:
             lines.append(json.dumps(["not", "an", "object"]))
         else:
-            lines.append(json.dumps({"id": i, "text": rng.choice(texts), "meta": {"n": i, "tags": ["a"]}}))
+            lines.append(
+                json.dumps({"id": i, "text": rng.choice(texts), "meta": {"n": i, "tags": ["a"]}})
+            )
         if i == 50:
             lines.append("")  # blank lines are no records
     return lines
@@ -50,7 +58,9 @@ def input_file(tmp_path_factory) -> Path:
 
 
 def _records(output: Path) -> List[dict]:
-    records = [json.loads(line) for path in output_files(output) for line in path.open(encoding="utf8")]
+    records = [
+        json.loads(line) for path in output_files(output) for line in path.open(encoding="utf8")
+    ]
     return sorted(records, key=lambda r: (r[KEY]["file"], r[KEY]["line"]))
 
 
@@ -58,7 +68,9 @@ def test_local_keeps_every_record_and_field(pipeline, input_file, tmp_path):
     import spacy
 
     output = tmp_path / "out.jsonl"
-    written = annotate_local(spacy.load(pipeline), read_records(input_file), output, KEY, batch_size=16)
+    written = annotate_local(
+        spacy.load(pipeline), read_records(input_file), output, key=KEY, batch_size=16
+    )
     records = _records(output)
     lines = input_file.read_text(encoding="utf8").splitlines()
     record_lines = [i for i, line in enumerate(lines, start=1) if line.strip()]
@@ -75,16 +87,30 @@ def test_local_keeps_every_record_and_field(pipeline, input_file, tmp_path):
             assert 0 < ent["score"] <= 1
     errors = {r[KEY]["line"]: r[KEY]["error"] for r in records if "error" in r[KEY]}
     broken = [r for r in records if r.get("raw", "").startswith('{"id": 5,')]
-    assert broken and broken[0][KEY]["error"].startswith(f"invalid JSON at input.jsonl:{broken[0][KEY]['line']}:")
+    assert broken and broken[0][KEY]["error"].startswith(
+        f"invalid JSON at input.jsonl:{broken[0][KEY]['line']}:"
+    )
     assert len(errors) == sum(1 for i in range(240) if i % 37 == 5 or i % 53 == 7 or i % 71 == 9)
     assert any(r[KEY]["entities"] for r in records if "entities" in r[KEY])
 
 
 def test_resume_after_a_crash_writes_each_record_once(pipeline, input_file, tmp_path):
     output = tmp_path / "out.jsonl"
-    command = [sys.executable, "-m", "spacy_spanbert", "annotate", str(pipeline), str(input_file), str(output), "--batch-size", "16"]
+    command = [
+        sys.executable,
+        "-m",
+        "spacy_spanbert",
+        "annotate",
+        str(pipeline),
+        str(input_file),
+        str(output),
+        "--batch-size",
+        "16",
+    ]
     first = subprocess.run(command, capture_output=True, text=True, check=True)
-    assert "docs/s" in first.stderr and "240 records, 16 with an error" in " ".join(first.stdout.split())
+    assert "docs/s" in first.stderr and "240 records, 16 with an error" in " ".join(
+        first.stdout.split()
+    )
     complete = _records(output)
     # A crash: the last 100 records missing, the one before them cut mid-line.
     lines = output.read_text(encoding="utf8").splitlines(keepends=True)
@@ -99,11 +125,15 @@ def test_plain_text_input_is_one_record_per_line(pipeline, tmp_path):
     import spacy
 
     source = tmp_path / "input.txt"
-    source.write_text("Barack Obama visited Berlin.\n\nGoogle opened an office in London.\n", encoding="utf8")
-    annotate_local(spacy.load(pipeline), read_records(source), tmp_path / "out.jsonl", KEY)
+    source.write_text(
+        "Barack Obama visited Berlin.\n\nGoogle opened an office in London.\n", encoding="utf8"
+    )
+    annotate_local(spacy.load(pipeline), read_records(source), tmp_path / "out.jsonl", key=KEY)
     records = _records(tmp_path / "out.jsonl")
     assert [(r["text"], r[KEY]["line"]) for r in records] == [
-        ("Barack Obama visited Berlin.", 1), ("", 2), ("Google opened an office in London.", 3)
+        ("Barack Obama visited Berlin.", 1),
+        ("", 2),
+        ("Google opened an office in London.", 3),
     ]
 
 
@@ -121,7 +151,7 @@ def test_ray_engine_writes_what_the_local_engine_writes(pipeline, input_file, tm
     (shards / "part-0.jsonl").write_text("\n".join(lines[:120]) + "\n", encoding="utf8")
     (shards / "part-1.jsonl").write_text("\n".join(lines[120:]) + "\n", encoding="utf8")
     local = tmp_path / "local.jsonl"
-    annotate_local(spacy.load(pipeline), read_records(shards), local, KEY, batch_size=16)
+    annotate_local(spacy.load(pipeline), read_records(shards), local, key=KEY, batch_size=16)
     (tmp_path / "ray").mkdir()
     earlier = local.read_text(encoding="utf8").splitlines(keepends=True)[:60]
     (tmp_path / "ray" / "earlier-run.jsonl").write_text("".join(earlier), encoding="utf8")
@@ -129,7 +159,9 @@ def test_ray_engine_writes_what_the_local_engine_writes(pipeline, input_file, tm
     assert len(done) == 60
     ray.init(num_cpus=2, include_dashboard=False)
     try:
-        annotate_ray(str(pipeline), shards, tmp_path / "ray", KEY, done=done, batch_size=16, num_actors=2)
+        annotate_ray(
+            str(pipeline), shards, tmp_path / "ray", key=KEY, done=done, batch_size=16, num_actors=2
+        )
     finally:
         ray.shutdown()
     records = _records(tmp_path / "ray")

@@ -8,7 +8,7 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from conftest import make_examples
+from .util import make_examples
 
 CONFIGS = sorted(Path(__file__).parent.parent.joinpath("configs").glob("*.cfg"))
 
@@ -29,10 +29,18 @@ def toy_corpus(tmp_path_factory) -> Path:
 def _debug(command, config, corpus, tiny_bert):
     return subprocess.run(
         [
-            sys.executable, "-m", "spacy", "debug", command, str(config),
-            "--paths.train", str(corpus),
-            "--paths.dev", str(corpus),
-            "--paths.encoder", str(tiny_bert),
+            sys.executable,
+            "-m",
+            "spacy",
+            "debug",
+            command,
+            str(config),
+            "--paths.train",
+            str(corpus),
+            "--paths.dev",
+            str(corpus),
+            "--paths.encoder",
+            str(tiny_bert),
         ],
         capture_output=True,
         text=True,

@@ -1,3 +1,4 @@
+import json
 import os
 import shutil
 import subprocess
@@ -7,16 +8,20 @@ import textwrap
 import numpy
 import pytest
 import spacy
+import srsly
+from spacy.tokens import Doc
+from spacy.util import registry
 from transformers import BertTokenizerFast
 
-from conftest import LISTENER, make_examples
-
-from spacy_spanbert.hf_loading import (
+from spacy_spanbert.encoder import SpanBertTransformerModel
+from spacy_spanbert.encoder.loading import (
     EncoderLoadError,
     UnsupportedEncoderError,
     load_encoder,
     vocab_is_cased,
 )
+
+from .util import LISTENER, make_examples
 
 
 def test_entry_points_resolve_in_fresh_process(tiny_bert):
@@ -71,7 +76,7 @@ def test_missing_local_path_names_it(tmp_path):
 def test_unreachable_hub_id_says_how_to_fix(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     script = (
-        "from spacy_spanbert.hf_loading import load_encoder, EncoderLoadError\n"
+        "from spacy_spanbert.encoder.loading import load_encoder, EncoderLoadError\n"
         "try:\n    load_encoder('SpanBERT/not-downloaded-here', {}, {})\n"
         "except EncoderLoadError as e:\n    print(e)\n"
     )
@@ -84,9 +89,6 @@ def test_unreachable_hub_id_says_how_to_fix(monkeypatch):
 
 
 def test_non_bert_model_is_refused(tiny_bert, tmp_path):
-    import json
-    import shutil
-
     other = tmp_path / "roberta-like"
     shutil.copytree(tiny_bert, other)
     config = json.loads((other / "config.json").read_text())
@@ -97,8 +99,6 @@ def test_non_bert_model_is_refused(tiny_bert, tmp_path):
 
 
 def test_directory_without_vocab_says_what_it_needs(tiny_bert, tmp_path):
-    import shutil
-
     broken = tmp_path / "no-vocab"
     shutil.copytree(tiny_bert, broken)
     (broken / "vocab.txt").unlink()
@@ -120,4 +120,57 @@ def test_saved_pipeline_loads_without_the_encoder_it_was_built_from(tiny_bert, t
     nlp.to_disk(tmp_path / "pipeline")
     shutil.rmtree(source)
     loaded = spacy.load(tmp_path / "pipeline")
-    numpy.testing.assert_allclose(loaded(text)._.trf_data.model_output.last_hidden_state, expected, rtol=1e-5, atol=1e-6)
+    numpy.testing.assert_allclose(
+        loaded(text)._.trf_data.model_output.last_hidden_state, expected, rtol=1e-5, atol=1e-6
+    )
+
+
+def _encoder(name) -> SpanBertTransformerModel:
+    config = {
+        "@architectures": "spacy_spanbert.SpanBertEncoder.v1",
+        "name": str(name),
+        "get_spans": {
+            "@span_getters": "spacy-transformers.strided_spans.v1",
+            "window": 8,
+            "stride": 8,
+        },
+    }
+    return registry.resolve({"encoder": config})["encoder"]
+
+
+@pytest.mark.issue(13)
+def test_copy_before_loading_keeps_cased_loading(spanbert_layout):
+    """spacy-transformers' TransformerModel.copy() rebuilds `init` as its own, which
+    loads with AutoTokenizer: SpanBERT's layout would come out lowercased."""
+    copied = _encoder(spanbert_layout).copy()
+    assert isinstance(copied, SpanBertTransformerModel)
+    copied.initialize()
+    assert copied.tokenizer.tokenize("Berlin")[0].startswith("B")
+    assert copied.tokenizer.model_max_length == 512
+
+
+@pytest.mark.issue(13)
+def test_copy_after_loading_keeps_chunked_prediction_and_safetensors(tiny_bert):
+    original = _encoder(tiny_bert)
+    original.initialize()
+    copied = original.copy()
+    assert copied.attrs["has_transformer"] and copied.get_dim("nO") == 64
+    assert copied.transformer is not original.transformer
+    # 40 windows of 8 tokens, predicted 16 at a time: three forward passes.
+    doc = Doc(spacy.blank("en").vocab, words=["Berlin"] * 320)
+    calls = []
+    handle = copied.transformer.register_forward_hook(lambda *args: calls.append(1))
+    try:
+        output = copied.predict([doc])
+    finally:
+        handle.remove()
+    assert len(calls) == 3
+    numpy.testing.assert_allclose(
+        output.model_output.last_hidden_state,
+        original.predict([doc]).model_output.last_hidden_state,
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    shims = srsly.msgpack_loads(copied.to_bytes())["shims"]
+    (shim,) = [srsly.msgpack_loads(shim) for node in shims for shim in node]
+    assert shim["weights_format"] == "safetensors"

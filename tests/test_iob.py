@@ -5,24 +5,7 @@ from spacy.vocab import Vocab
 
 from spacy_spanbert.corpora import CorpusCounts, CorpusFormatError, read_iob_docs, tags_to_spans
 
-CONLL_IOB1 = """-DOCSTART- -X- O O
-
-EU NNP I-NP I-ORG
-rejects VBZ I-VP O
-German JJ I-NP I-MISC
-call NN I-NP O
-. . O O
-
-Peter NNP I-NP I-PER
-Blackburn NNP I-NP I-PER
-Smith NNP I-NP B-PER
-
--DOCSTART- -X- O O
-
-BRUSSELS NNP I-NP I-LOC
-"""
-
-WNUT_IOB2 = "@paul\tO\nsaw\tO\nNew\tB-location\nYork\tI-location\n\t\nApple\tB-corporation\nrocks\tO\n\nok\tO\n"
+from .util import CONLL_IOB1, WNUT_IOB2
 
 
 def test_iob1_with_docstart(tmp_path):
@@ -32,7 +15,10 @@ def test_iob1_with_docstart(tmp_path):
     counts = CorpusCounts.of(docs)
     assert (counts.documents, counts.sentences, counts.tokens) == (2, 3, 9)
     assert counts.entities == {"ORG": 1, "MISC": 1, "PER": 2, "LOC": 1}
-    assert [(e.text, e.label_) for e in docs[1].ents] == [("Peter Blackburn", "PER"), ("Smith", "PER")]
+    assert [(e.text, e.label_) for e in docs[1].ents] == [
+        ("Peter Blackburn", "PER"),
+        ("Smith", "PER"),
+    ]
     assert [d.user_data["document"] for d in docs] == [1, 1, 2]
     assert not any("DOCSTART" in t.text for d in docs for t in d)
 
@@ -42,7 +28,11 @@ def test_iob2_tab_only_lines_break_sentences(tmp_path):
     path.write_text(WNUT_IOB2)
     docs = read_iob_docs(path, Vocab(), "iob2", spans_key="sc")
     counts = CorpusCounts.of(docs, "sc")
-    assert [d.text.split() for d in docs] == [["@paul", "saw", "New", "York"], ["Apple", "rocks"], ["ok"]]
+    assert [d.text.split() for d in docs] == [
+        ["@paul", "saw", "New", "York"],
+        ["Apple", "rocks"],
+        ["ok"],
+    ]
     assert counts.entities == counts.spans == {"location": 1, "corporation": 1}
 
 

@@ -4,7 +4,7 @@ import numpy
 import spacy
 from thinc.api import Adam
 
-from conftest import LISTENER, make_examples
+from .util import LISTENER, make_examples
 
 
 def _joint(tiny_bert):
@@ -42,7 +42,9 @@ def test_replace_listeners_then_source(tiny_bert, tmp_path):
     expected = _probabilities(nlp, texts)
     nlp.replace_listeners("spanbert", "spanbert_ner", ["model.tok2vec"])
     nlp.to_disk(tmp_path / "joint")
-    tok2vec_cfg = spacy.load(tmp_path / "joint").config["components"]["spanbert_ner"]["model"]["tok2vec"]
+    tok2vec_cfg = spacy.load(tmp_path / "joint").config["components"]["spanbert_ner"]["model"][
+        "tok2vec"
+    ]
     assert tok2vec_cfg["@architectures"] == "spacy_spanbert.SpanBertTok2Vec.v1"
     other = spacy.blank("en")
     other.add_pipe("spanbert_ner", source=spacy.load(tmp_path / "joint"))

@@ -6,21 +6,14 @@ from spacy.vocab import Vocab
 from typer.testing import CliRunner
 
 from spacy_spanbert.cli import app
-from spacy_spanbert.corpora import CorpusCounts, CorpusFormatError, read_nested_docs, split_by_document
+from spacy_spanbert.corpora import (
+    CorpusCounts,
+    CorpusFormatError,
+    read_nested_docs,
+    split_by_document,
+)
 
-NESTED = {
-    "tokens": ["c-fos", "and", "jun", "B", "mRNAs", "decreased", "in", "PHA", "-activated", "PBL"],
-    "doc_id": "MEDLINE:1",
-    "sent_id": "MEDLINE:1-0",
-    "entity_mentions": [
-        {"start": 0, "end": 1, "entity_type": "RNA"},
-        {"start": 2, "end": 5, "entity_type": "RNA"},
-        {"start": 0, "end": 5, "entity_type": "RNA"},
-        {"start": 7, "end": 8, "entity_type": "protein"},
-        {"start": 7, "end": 10, "entity_type": "cell_line"},
-        {"start": 7, "end": 10, "entity_type": "cell_type"},
-    ],
-}
+from .util import NESTED
 
 
 def _write(tmp_path, *records):
@@ -37,7 +30,10 @@ def test_every_nested_span_is_kept(tmp_path):
     expected = [(m["start"], m["end"], m["entity_type"]) for m in NESTED["entity_mentions"]]
     assert spans == expected  # same span with two labels included
     # doc.ents: the outermost spans; of the two-label span, the first label
-    assert [(e.start, e.end, e.label_) for e in docs[0].ents] == [(0, 5, "RNA"), (7, 10, "cell_line")]
+    assert [(e.start, e.end, e.label_) for e in docs[0].ents] == [
+        (0, 5, "RNA"),
+        (7, 10, "cell_line"),
+    ]
     assert docs[0].user_data == {"document": "MEDLINE:1", "sent_id": "MEDLINE:1-0"}
     assert len(docs[1].spans["sc"]) == 0 and [t.text for t in docs[1]] == ["No", "entities"]
     counts = CorpusCounts.of(docs, "sc")
@@ -52,12 +48,30 @@ def test_every_nested_span_is_kept(tmp_path):
         ('["a", "b"]', "expected a JSON object"),
         ({"tokens": ["a"]}, "missing key 'entity_mentions'"),
         ({"entity_mentions": []}, "missing key 'tokens'"),
-        ({"tokens": ["a", ""], "entity_mentions": []}, "'tokens' must be a list of non-empty strings"),
-        ({"tokens": ["a"], "entity_mentions": [{"start": 0, "end": 2, "entity_type": "X"}]}, r"mention 0: span \[0, 2\) is out of range for 1 tokens"),
-        ({"tokens": ["a"], "entity_mentions": [{"start": -1, "end": 1, "entity_type": "X"}]}, "out of range"),
-        ({"tokens": ["a", "b"], "entity_mentions": [{"start": 1, "end": 1, "entity_type": "X"}]}, r"end \(1\) must be greater than start \(1\)"),
-        ({"tokens": ["a", "b"], "entity_mentions": [{"start": 0, "end": 1}]}, "missing key.s. entity_type"),
-        ({"tokens": ["a"], "entity_mentions": [{"start": "0", "end": 1, "entity_type": "X"}]}, "must be integers"),
+        (
+            {"tokens": ["a", ""], "entity_mentions": []},
+            "'tokens' must be a list of non-empty strings",
+        ),
+        (
+            {"tokens": ["a"], "entity_mentions": [{"start": 0, "end": 2, "entity_type": "X"}]},
+            r"mention 0: span \[0, 2\) is out of range for 1 tokens",
+        ),
+        (
+            {"tokens": ["a"], "entity_mentions": [{"start": -1, "end": 1, "entity_type": "X"}]},
+            "out of range",
+        ),
+        (
+            {"tokens": ["a", "b"], "entity_mentions": [{"start": 1, "end": 1, "entity_type": "X"}]},
+            r"end \(1\) must be greater than start \(1\)",
+        ),
+        (
+            {"tokens": ["a", "b"], "entity_mentions": [{"start": 0, "end": 1}]},
+            "missing key.s. entity_type",
+        ),
+        (
+            {"tokens": ["a"], "entity_mentions": [{"start": "0", "end": 1, "entity_type": "X"}]},
+            "must be integers",
+        ),
         ({"tokens": ["a"], "entity_mentions": {"start": 0}}, "'entity_mentions' must be a list"),
     ],
 )
@@ -91,7 +105,14 @@ def test_cli_converts_and_splits(tmp_path):
     assert "10 sentences" in result.output and "60 spans" in result.output
     result = runner.invoke(
         app,
-        ["split-docs", str(tmp_path / "all.spacy"), str(tmp_path / "a.spacy"), str(tmp_path / "b.spacy"), "--spans-key", "sc"],
+        [
+            "split-docs",
+            str(tmp_path / "all.spacy"),
+            str(tmp_path / "a.spacy"),
+            str(tmp_path / "b.spacy"),
+            "--spans-key",
+            "sc",
+        ],
     )
     assert result.exit_code == 0, result.output
     sizes = [len(DocBin().from_disk(tmp_path / f"{n}.spacy")) for n in "ab"]

@@ -1,12 +1,15 @@
 """Any text a user can pass: no exception, valid non-overlapping entities, text unchanged."""
 
 import numpy
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from spacy_spanbert.layers.window_chunks import PREDICT_CHUNK_WINDOWS
+from spacy_spanbert.encoder.window_chunks import PREDICT_CHUNK_WINDOWS
+
+from .util import inline_encoder
 
 ODD_TEXTS = {
     "empty": "",
@@ -45,29 +48,48 @@ def test_odd_texts_one_at_a_time_and_batched(trained_nlp: Language):
         assert_valid(doc, text)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(text=st.text(max_size=300))
 def test_any_unicode_text(trained_nlp: Language, text: str):
     assert_valid(trained_nlp(text), text)
 
 
 WORDS = st.sampled_from(
-    ["Barack", "Obama", "visited", "Berlin", "Google", "London", ".", ",", "\n", "😀", "東京", "\u200b", "x" * 120]
+    [
+        "Barack",
+        "Obama",
+        "visited",
+        "Berlin",
+        "Google",
+        "London",
+        ".",
+        ",",
+        "\n",
+        "😀",
+        "東京",
+        "\u200b",
+        "x" * 120,
+    ]
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(batch=st.lists(st.lists(WORDS, max_size=60).map(" ".join), min_size=1, max_size=12))
 def test_batches_of_mixed_texts(trained_nlp: Language, batch):
     for text, doc in zip(batch, trained_nlp.pipe(batch, batch_size=5)):
         assert_valid(doc, text)
 
 
+@pytest.mark.issue(6)
 def test_encoder_predicts_long_docs_in_chunks_of_windows(trained_nlp: Language):
     """A doc of ~20 windows, predicted 64 (one pass), 8 and 3 windows at a time:
     the same vectors. The default is 16."""
     tok2vec = trained_nlp.get_pipe("spanbert_ner").model.get_ref("tok2vec")
-    wrapper = tok2vec.layers[0].layers[0].layers[0]
+    wrapper = inline_encoder(trained_nlp).wrapper
     assert wrapper.attrs["predict_chunk_windows"] == PREDICT_CHUNK_WINDOWS == 16
     doc = trained_nlp.make_doc(" ".join(["Barack Obama visited Berlin on Monday."] * 300))
     vectors = {}
@@ -82,11 +104,12 @@ def test_encoder_predicts_long_docs_in_chunks_of_windows(trained_nlp: Language):
         numpy.testing.assert_allclose(vectors[size], vectors[64], rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.issue(5)
 def test_encoder_chunks_of_sorted_trimmed_windows_give_one_pass_vectors(trained_nlp: Language):
     """Docs of 1 to ~100 tokens in mixed order: chunks of 2 windows, each cut to its
     own longest, give the vectors of one padded pass, in the docs' order."""
     tok2vec = trained_nlp.get_pipe("spanbert_ner").model.get_ref("tok2vec")
-    wrapper = tok2vec.layers[0].layers[0].layers[0]
+    wrapper = inline_encoder(trained_nlp).wrapper
     words = "Barack Obama visited Berlin on Monday and met Angela Merkel there".split()
     docs = [trained_nlp.make_doc(" ".join((words * 10)[:n])) for n in (37, 1, 100, 5, 64, 12, 2)]
     try:
@@ -101,6 +124,7 @@ def test_encoder_chunks_of_sorted_trimmed_windows_give_one_pass_vectors(trained_
         numpy.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.issue(6)
 def test_candidate_spans_are_scored_the_same_in_chunks(trained_nlp: Language):
     """Prediction scores candidates 16,384 at a time; chunks of 7 give the same scores."""
     ner = trained_nlp.get_pipe("spanbert_ner")

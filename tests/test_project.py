@@ -10,16 +10,15 @@ import spacy
 from spacy.tokens import DocBin
 from weasel.util import load_project_config
 
-from test_iob import CONLL_IOB1, WNUT_IOB2
-from test_nested import NESTED
-
-ROOT = Path(__file__).parent.parent
+from .util import CONLL_IOB1, NESTED, ROOT, WNUT_IOB2
 
 
 def _convert(corpus, source, output):
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts/convert_corpus.py"), corpus, str(source), str(output)],
-        capture_output=True, text=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
@@ -58,8 +57,16 @@ def test_nested_corpus_is_split_by_document(tmp_path):
 
 def test_unknown_corpus_is_named(tmp_path):
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts/convert_corpus.py"), "ontonotes", str(tmp_path), str(tmp_path)],
-        capture_output=True, text=True, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "scripts/convert_corpus.py"),
+            "ontonotes",
+            str(tmp_path),
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert result.returncode != 0 and "Unknown corpus 'ontonotes'" in result.stderr
 
@@ -67,7 +74,15 @@ def test_unknown_corpus_is_named(tmp_path):
 def test_project_commands_and_workflow():
     project = load_project_config(ROOT)
     names = [command["name"] for command in project["commands"]]
-    assert project["workflows"]["all"] == ["encoder", "convert", "train", "evaluate", "package", "demo", "annotate"]
+    assert project["workflows"]["all"] == [
+        "encoder",
+        "convert",
+        "train",
+        "evaluate",
+        "package",
+        "demo",
+        "annotate",
+    ]
     assert "annotate-ray" in names
     assert set(project["workflows"]["all"]) <= set(names)
     train = next(c for c in project["commands"] if c["name"] == "train")

@@ -10,26 +10,26 @@ import srsly
 import torch
 from spacy.language import Language
 
-from spacy_spanbert.serialization import PipelineFileError
+from spacy_spanbert.pipeline import PipelineFileError
 
-from conftest import LISTENER, TRAIN_DATA, make_examples, predictions
-
-TEXTS = [text for text, _ in TRAIN_DATA]
+from .util import LISTENER, TEXTS, make_examples, output_layer, predictions
 
 
 @pytest.fixture(scope="module")
-def joint_nlp(tiny_bert: Path) -> Language:
+def listener_nlp(tiny_bert: Path) -> Language:
     """The shared `spanbert` encoder with `spanbert_ner` listening, initialized, with
     random output weights: an initialized model starts at the class prior and
     predicts no entities, which would leave the round trips nothing to compare."""
     spacy.util.fix_random_seed(0)
     nlp = spacy.blank("en")
     nlp.add_pipe("spanbert", config={"model": {"name": str(tiny_bert)}})
-    ner = nlp.add_pipe("spanbert_ner", config={"model": {"tok2vec": LISTENER}, "threshold": 0.0})
+    nlp.add_pipe("spanbert_ner", config={"model": {"tok2vec": LISTENER}, "threshold": 0.0})
     examples = make_examples(nlp)
     nlp.initialize(lambda: examples)
-    output = ner.model.get_ref("scorer").layers[-1]
-    output.set_param("W", numpy.random.default_rng(0).normal(size=output.get_param("W").shape).astype("f"))
+    output = output_layer(nlp)
+    output.set_param(
+        "W", numpy.random.default_rng(0).normal(size=output.get_param("W").shape).astype("f")
+    )
     return nlp
 
 
@@ -39,9 +39,10 @@ def _shim_messages(model_file: Path) -> list:
     return [srsly.msgpack_loads(shim) for node in msg["shims"] for shim in node]
 
 
+@pytest.mark.issue(6)
 @pytest.mark.parametrize("component", ["spanbert_ner", "spanbert"])
-def test_encoder_weights_are_safetensors(trained_nlp, joint_nlp, tmp_path, component):
-    nlp = trained_nlp if component == "spanbert_ner" else joint_nlp
+def test_encoder_weights_are_safetensors(trained_nlp, listener_nlp, tmp_path, component):
+    nlp = trained_nlp if component == "spanbert_ner" else listener_nlp
     nlp.to_disk(tmp_path)
     (shim,) = _shim_messages(tmp_path / component / "model")
     assert shim["weights_format"] == "safetensors"
@@ -49,9 +50,10 @@ def test_encoder_weights_are_safetensors(trained_nlp, joint_nlp, tmp_path, compo
     assert shim["state"][8 : 8 + header_length].startswith(b"{")
 
 
-def test_loading_never_unpickles(trained_nlp, joint_nlp, tmp_path, monkeypatch):
+@pytest.mark.issue(6)
+def test_loading_never_unpickles(trained_nlp, listener_nlp, tmp_path, monkeypatch):
     trained_nlp.to_disk(tmp_path / "inline")
-    joint_nlp.to_disk(tmp_path / "joint")
+    listener_nlp.to_disk(tmp_path / "joint")
 
     def refuse(*args, **kwargs):
         raise AssertionError("unpickling while loading a pipeline")
@@ -61,36 +63,42 @@ def test_loading_never_unpickles(trained_nlp, joint_nlp, tmp_path, monkeypatch):
     monkeypatch.setattr(pickle, "load", refuse)
     monkeypatch.setattr(pickle, "Unpickler", refuse)
     assert predictions(spacy.load(tmp_path / "inline"), TEXTS) == predictions(trained_nlp, TEXTS)
-    assert predictions(spacy.load(tmp_path / "joint"), TEXTS) == predictions(joint_nlp, TEXTS)
+    assert predictions(spacy.load(tmp_path / "joint"), TEXTS) == predictions(listener_nlp, TEXTS)
 
 
-def test_joint_pipeline_bytes_round_trip(joint_nlp, tiny_bert):
-    expected = predictions(joint_nlp, TEXTS)
+def test_joint_pipeline_bytes_round_trip(listener_nlp, tiny_bert):
+    expected = predictions(listener_nlp, TEXTS)
     assert any(expected)
     nlp = spacy.blank("en")
     nlp.add_pipe("spanbert", config={"model": {"name": str(tiny_bert / "not-read")}})
     nlp.add_pipe("spanbert_ner", config={"model": {"tok2vec": LISTENER}})
-    nlp.from_bytes(joint_nlp.to_bytes())
+    nlp.from_bytes(listener_nlp.to_bytes())
     assert predictions(nlp, TEXTS) == expected
 
 
+@pytest.mark.issue(6)
 @pytest.mark.parametrize("component", ["spanbert_ner", "spanbert"])
 @pytest.mark.parametrize("file_name", ["model", "cfg"])
-def test_truncated_file_is_named(trained_nlp, joint_nlp, tmp_path, component, file_name):
-    nlp = trained_nlp if component == "spanbert_ner" else joint_nlp
+def test_truncated_file_is_named(trained_nlp, listener_nlp, tmp_path, component, file_name):
+    nlp = trained_nlp if component == "spanbert_ner" else listener_nlp
     nlp.to_disk(tmp_path)
     damaged = tmp_path / component / file_name
     damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 2])
-    with pytest.raises(PipelineFileError, match=f"'{component}' from {damaged}: the file is truncated"):
+    with pytest.raises(
+        PipelineFileError, match=f"'{component}' from {damaged}: the file is truncated"
+    ):
         spacy.load(tmp_path)
 
 
+@pytest.mark.issue(6)
 @pytest.mark.parametrize("component", ["spanbert_ner", "spanbert"])
-def test_missing_file_is_named(trained_nlp, joint_nlp, tmp_path, component):
-    nlp = trained_nlp if component == "spanbert_ner" else joint_nlp
+def test_missing_file_is_named(trained_nlp, listener_nlp, tmp_path, component):
+    nlp = trained_nlp if component == "spanbert_ner" else listener_nlp
     nlp.to_disk(tmp_path)
     (tmp_path / component / "model").unlink()
-    with pytest.raises(PipelineFileError, match=f"its file {tmp_path / component / 'model'} is missing"):
+    with pytest.raises(
+        PipelineFileError, match=f"its file {tmp_path / component / 'model'} is missing"
+    ):
         spacy.load(tmp_path)
 
 

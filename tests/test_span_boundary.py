@@ -1,15 +1,21 @@
 import numpy
 import pytest
+from spacy.ml.extract_spans import extract_spans as spacy_extract_spans
+from spacy.util import registry
 from thinc.api import NumpyOps, use_ops
 from thinc.types import Ragged
 
 from spacy_spanbert.architectures import build_span_boundary_reducer
-from spacy_spanbert.layers import doc_spans_to_rows, ragged_to_rows, span_boundary_features, span_scorer
+from spacy_spanbert.layers import (
+    doc_spans_to_rows,
+    ragged_to_rows,
+    span_boundary_features,
+    span_scorer,
+)
 from spacy_spanbert.layers.span_boundary import project_span_boundaries
-from spacy.ml.extract_spans import extract_spans as spacy_extract_spans
 from spacy_spanbert.layers.span_rows import extract_spans, span_token_indices
 
-from gradcheck import check_layer_gradients, to_float64
+from .gradcheck import check_layer_gradients, to_float64
 
 
 def _inputs(seed=0):
@@ -20,7 +26,7 @@ def _inputs(seed=0):
 
 
 def _layer(with_head, seed=0):
-    layer = span_boundary_features(width_embedding_size=3, max_width=4, with_head=with_head)
+    layer = span_boundary_features(width_embedding_size=3, max_span_width=4, with_head=with_head)
     layer.initialize(X=_inputs(seed))
     rng = numpy.random.default_rng(seed + 1)
     layer.set_param("A", rng.normal(size=layer.get_param("A").shape))
@@ -43,7 +49,7 @@ def test_output_shape_and_values(with_head):
     numpy.testing.assert_allclose(Y[2, :4], X[2])
     numpy.testing.assert_allclose(Y[2, 4:8], X[6])
     W = layer.get_param("W")
-    numpy.testing.assert_allclose(Y[2, -3:], W[3])  # width 5 clipped to max_width 4
+    numpy.testing.assert_allclose(Y[2, -3:], W[3])  # width 5 clipped to max_span_width 4
     numpy.testing.assert_allclose(Y[0, -3:], W[0])
     if with_head:
         numpy.testing.assert_allclose(Y[0, 8:12], X[0])  # one-token span: head is the token
@@ -70,7 +76,9 @@ def test_doc_spans_to_rows_offsets_by_doc():
 @pytest.mark.parametrize("with_head", [False, True])
 def test_reducer_shape_and_gradients(with_head):
     with use_ops("numpy", use_blis=False):  # BLIS multiplies float32 only
-        reducer = build_span_boundary_reducer(hidden_size=5, width_embedding_size=3, max_width=2, with_head=with_head)
+        reducer = build_span_boundary_reducer(
+            hidden_size=5, width_embedding_size=3, max_span_width=2, with_head=with_head
+        )
     lengths = numpy.asarray([1, 3, 2, 4], "int32")
     X = numpy.random.default_rng(0).normal(size=(int(lengths.sum()), 4))
     reducer.initialize(X=Ragged(X.astype("f"), lengths))
@@ -84,7 +92,9 @@ def test_reducer_shape_and_gradients(with_head):
 def test_extract_spans_matches_spacy():
     rng = numpy.random.default_rng(0)
     tokens = Ragged(rng.normal(size=(9, 3)).astype("f"), numpy.asarray([4, 0, 5], "int32"))
-    spans = Ragged(numpy.asarray([[0, 2], [3, 4], [0, 5], [2, 4]], "int32"), numpy.asarray([2, 0, 2], "int32"))
+    spans = Ragged(
+        numpy.asarray([[0, 2], [3, 4], [0, 5], [2, 4]], "int32"), numpy.asarray([2, 0, 2], "int32")
+    )
     ours, backprop = extract_spans()((tokens, spans), is_train=True)
     theirs, backprop_spacy = spacy_extract_spans()((tokens, spans), is_train=True)
     numpy.testing.assert_array_equal(ours.dataXd, theirs.dataXd)
@@ -103,8 +113,13 @@ def test_extract_spans_without_spans():
 
 
 def test_reducer_on_ragged_span_tokens():
-    reducer = build_span_boundary_reducer(hidden_size=6, width_embedding_size=3, max_width=4)
-    span_tokens = Ragged(numpy.random.default_rng(0).normal(size=(6, 4)).astype("f"), numpy.asarray([1, 3, 2], "int32"))
+    reducer = build_span_boundary_reducer(
+        hidden_size=6, width_embedding_size=3, max_span_width=4, with_head=True
+    )
+    span_tokens = Ragged(
+        numpy.random.default_rng(0).normal(size=(6, 4)).astype("f"),
+        numpy.asarray([1, 3, 2], "int32"),
+    )
     reducer.initialize(X=span_tokens)
     Y, backprop = reducer(span_tokens, is_train=True)
     assert Y.shape == (3, 6)
@@ -133,7 +148,9 @@ def _scorer(with_head):
     to_float64(scorer)
     for i, node in enumerate(scorer.walk()):
         for name in node.param_names:
-            node.set_param(name, numpy.random.default_rng(i).normal(size=node.get_param(name).shape))
+            node.set_param(
+                name, numpy.random.default_rng(i).normal(size=node.get_param(name).shape)
+            )
     return scorer
 
 
@@ -157,3 +174,15 @@ def test_span_scorer_gradients_match_finite_differences_of_prediction(with_head)
     X, spans = _inputs()
     errors = check_layer_gradients(scorer, X, lambda X_: (X_, spans), lambda d: d[0])
     assert {"span_boundary_features.W", "relu.W", "layernorm.G", "softmax.W"} <= set(errors)
+
+
+def test_reducer_v1_config_builds_the_v2_model():
+    """Configs and saved pipelines that name SpanBoundaryReducer.v1 (`max_width`, the
+    head on by default) still load, into the same layers as v2."""
+    v1 = registry.resolve(
+        {"r": {"@architectures": "spacy_spanbert.SpanBoundaryReducer.v1", "max_width": 5}}
+    )["r"]
+    v2 = build_span_boundary_reducer(max_span_width=5, with_head=True)
+    assert [node.name for node in v1.walk()] == [node.name for node in v2.walk()]
+    (features,) = [node for node in v1.walk() if node.name == "span_boundary_features"]
+    assert features.get_dim("nV") == 5 and features.attrs["with_head"]

@@ -1,15 +1,21 @@
-
 import numpy
 import pytest
 import spacy
-from thinc.api import SGD
 from spacy.tokens import DocBin, Span
+from thinc.api import SGD
 
 from spacy_spanbert.ner.targets import candidate_targets
 
-from conftest import TRAIN_DATA, make_examples, ner_config, predictions, spacy_train
-
-TEXTS = [text for text, _ in TRAIN_DATA]
+from .util import (
+    TEXTS,
+    TRAIN_DATA,
+    inline_encoder,
+    make_examples,
+    ner_config,
+    output_layer,
+    predictions,
+    spacy_train,
+)
 
 
 def test_fits_training_data_through_spacy_training(trained_nlp):
@@ -66,15 +72,11 @@ def test_empty_and_whitespace_docs(trained_nlp):
         assert len(doc.spans["spanbert_ner"].attrs["scores"]) == 0
 
 
-def _encoder(nlp):
-    return nlp.get_pipe("spanbert_ner").model.get_ref("tok2vec").layers[0].layers[0]
-
-
 def test_long_document_is_encoded_to_its_end(trained_nlp):
     """Strided windows cover a doc of more than 512 wordpieces: no truncated tail."""
     text = " ".join(TEXTS * 12)
     doc = trained_nlp.make_doc(text)
-    assert len(_encoder(trained_nlp).tokenizer(text)["input_ids"]) > 512
+    assert len(inline_encoder(trained_nlp).tokenizer(text)["input_ids"]) > 512
     vectors = trained_nlp.get_pipe("spanbert_ner").model.get_ref("tok2vec").predict([doc])[0]
     assert vectors.shape[0] == len(doc)
     assert numpy.all(numpy.abs(vectors).sum(axis=1) > 0)
@@ -91,7 +93,7 @@ def test_long_document_keeps_entities_in_its_tail(trained_nlp, tiny_bert):
         trained_nlp.get_pipe("spanbert_ner").to_bytes()
     )
     text = " ".join(TEXTS * 12)
-    assert len(_encoder(nlp).tokenizer(text)["input_ids"]) > 512
+    assert len(inline_encoder(nlp).tokenizer(text)["input_ids"]) > 512
     doc = nlp(text)
     expected = []
     offset = 0
@@ -140,7 +142,9 @@ def test_python_m_spacy_train_fits(tiny_bert, tmp_path):
     nlp = spacy.blank("en")
     docs = [eg.reference for eg in make_examples(nlp)]
     DocBin(docs=docs).to_disk(tmp_path / "train.spacy")
-    spacy_train("configs/spanbert_ner_tiny.cfg", tmp_path / "out", tmp_path / "train.spacy", tiny_bert)
+    spacy_train(
+        "configs/spanbert_ner_tiny.cfg", tmp_path / "out", tmp_path / "train.spacy", tiny_bert
+    )
     trained = spacy.load(tmp_path / "out" / "model-best")
     assert trained.evaluate(make_examples(trained))["ents_f"] == 1.0
 
@@ -149,13 +153,17 @@ def _first_update_delta(tiny_bert, encoder_lr_scale):
     """Change of the output layer's bias, and of an encoder layer, in one SGD update."""
     spacy.util.fix_random_seed(0)
     nlp = spacy.blank("en")
-    ner = nlp.add_pipe("spanbert_ner", config={**ner_config(tiny_bert), "encoder_lr_scale": encoder_lr_scale})
+    nlp.add_pipe(
+        "spanbert_ner", config={**ner_config(tiny_bert), "encoder_lr_scale": encoder_lr_scale}
+    )
     examples = make_examples(nlp)
     nlp.initialize(lambda: examples)
-    output = ner.model.get_ref("scorer").layers[-1]
+    output = output_layer(nlp)
     # The output layer starts at zero, which would pass no gradient to the encoder.
-    output.set_param("W", numpy.random.default_rng(0).normal(size=output.get_param("W").shape).astype("f"))
-    encoder = ner.model.get_ref("tok2vec").layers[0].layers[0].transformer.encoder.layer[0].output.dense
+    output.set_param(
+        "W", numpy.random.default_rng(0).normal(size=output.get_param("W").shape).astype("f")
+    )
+    encoder = inline_encoder(nlp).transformer.encoder.layer[0].output.dense
     bias, weights = output.get_param("b").copy(), encoder.weight.detach().numpy().copy()
     nlp.update(examples, sgd=SGD(0.1))  # plain SGD: the step is lr * scale * gradient
     return output.get_param("b") - bias, encoder.weight.detach().numpy() - weights
@@ -174,7 +182,9 @@ def test_encoder_lr_scale_applies_to_the_inline_encoder_only(tiny_bert):
 @pytest.mark.parametrize("scale", [0.0, -1.0])
 def test_encoder_lr_scale_must_be_positive(tiny_bert, factory, scale):
     nlp = spacy.blank("en")
-    config = ner_config(tiny_bert) if factory == "spanbert_ner" else {"model": {"name": str(tiny_bert)}}
+    config = (
+        ner_config(tiny_bert) if factory == "spanbert_ner" else {"model": {"name": str(tiny_bert)}}
+    )
     with pytest.raises(ValueError, match=f"'{factory}': encoder_lr_scale must be positive"):
         nlp.add_pipe(factory, config={**config, "encoder_lr_scale": scale})
 
@@ -190,7 +200,9 @@ def test_negative_weight_scales_non_entity_candidates_in_the_loss(tiny_bert):
         ner.cfg["negative_weight"] = weight
         _, gradients[weight] = ner.get_loss(examples, (candidates, probs))
     label_map = {label: i for i, label in enumerate(ner.labels)}
-    targets, _ = candidate_targets(examples, candidates.dataXd, candidates.lengths, label_map, ner.max_span_width)
+    targets, _ = candidate_targets(
+        examples, candidates.dataXd, candidates.lengths, label_map, ner.max_span_width
+    )
     negative = targets == len(ner.labels)
     ratio = gradients[0.25] / gradients[1.0]
     # Positives keep their weight, negatives get a quarter, before the common normalisation.
@@ -205,16 +217,27 @@ def test_negative_weight_must_be_positive(tiny_bert):
         nlp.add_pipe("spanbert_ner", config={**ner_config(tiny_bert), "negative_weight": 0.0})
 
 
+@pytest.mark.issue(5)
 @pytest.mark.parametrize("negative_weight", [1.0, 0.25])
 def test_initialized_model_predicts_the_weighted_class_prior(tiny_bert, negative_weight):
     """Before any update every candidate gets the smoothed share of its column among
     the training candidates, negatives weighted as the loss weighs them."""
     nlp = spacy.blank("en")
-    ner = nlp.add_pipe("spanbert_ner", config={**ner_config(tiny_bert), "negative_weight": negative_weight})
+    ner = nlp.add_pipe(
+        "spanbert_ner", config={**ner_config(tiny_bert), "negative_weight": negative_weight}
+    )
     examples = make_examples(nlp)
     nlp.initialize(lambda: examples)
     candidates, probs = ner.predict([eg.predicted for eg in examples])
     n_candidates = candidates.dataXd.shape[0]
-    counts = numpy.asarray([sum(e.label_ == label for eg in examples for e in eg.reference.ents) for label in ner.labels], "f8")
+    counts = numpy.asarray(
+        [
+            sum(e.label_ == label for eg in examples for e in eg.reference.ents)
+            for label in ner.labels
+        ],
+        "f8",
+    )
     expected = numpy.append(counts, (n_candidates - counts.sum()) * negative_weight) + 1.0
-    numpy.testing.assert_allclose(probs, numpy.tile(expected / expected.sum(), (n_candidates, 1)), rtol=1e-5)
+    numpy.testing.assert_allclose(
+        probs, numpy.tile(expected / expected.sum(), (n_candidates, 1)), rtol=1e-5
+    )

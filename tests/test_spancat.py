@@ -12,7 +12,9 @@ from spacy.training import Example
 from spacy.util import fix_random_seed
 from thinc.api import SGD
 
-from conftest import LISTENER, spacy_train
+from spacy_spanbert.corpora import outermost_spans
+
+from .util import LISTENER, spacy_train
 
 # Nested spans: (text, [(start_char, end_char, label)]); the first span of a nest is
 # the outermost, which is also the flat entity spanbert_ner learns.
@@ -20,7 +22,10 @@ NESTED_DATA = [
     ("The University of Paris is in Paris.", [(4, 23, "ORG"), (18, 23, "LOC"), (30, 35, "LOC")]),
     ("Bank of England staff met in London.", [(0, 15, "ORG"), (8, 15, "LOC"), (29, 35, "LOC")]),
     ("Nothing happened here today.", []),
-    ("Marie Curie visited Stanford University.", [(0, 11, "PER"), (20, 39, "ORG"), (20, 28, "LOC")]),
+    (
+        "Marie Curie visited Stanford University.",
+        [(0, 11, "PER"), (20, 39, "ORG"), (20, 28, "LOC")],
+    ),
     ("Google opened an office in Berlin.", [(0, 6, "ORG"), (27, 33, "LOC")]),
     ("The Max Planck Society is in Munich.", [(4, 22, "ORG"), (8, 14, "PER"), (29, 35, "LOC")]),
 ]
@@ -33,9 +38,9 @@ SPANCAT = {
         "@architectures": "spacy_spanbert.SpanCategorizer.v1",
         "tok2vec": LISTENER,
         "reducer": {
-            "@architectures": "spacy_spanbert.SpanBoundaryReducer.v1",
+            "@architectures": "spacy_spanbert.SpanBoundaryReducer.v2",
             "hidden_size": 64,
-            "max_width": 4,
+            "max_span_width": 4,
             "with_head": True,
         },
         "scorer": {"@layers": "spacy.LinearLogistic.v1"},
@@ -57,9 +62,9 @@ def _pipeline(tiny_bert, components=("spanbert_ner", "spancat")) -> Language:
 def _examples(nlp: Language) -> List[Example]:
     examples = []
     for text, spans in NESTED_DATA:
-        doc = nlp.make_doc(text)
-        outermost = [s for s in spans if not any(o != s and o[0] <= s[0] and s[1] <= o[1] for o in spans)]
-        examples.append(Example.from_dict(doc, {"entities": outermost, "spans": {"sc": spans}}))
+        example = Example.from_dict(nlp.make_doc(text), {"spans": {"sc": spans}})
+        example.reference.ents = outermost_spans(list(example.reference.spans["sc"]))
+        examples.append(example)
     return examples
 
 
@@ -86,7 +91,7 @@ def _annotations(docs):
 
 
 @pytest.fixture(scope="module")
-def joint_nlp(tiny_bert) -> Language:
+def ner_and_spancat_nlp(tiny_bert) -> Language:
     nlp = _pipeline(tiny_bert)
     scores = _fit(nlp, _examples(nlp), ["ents_f", "spans_sc_f"])
     assert scores["ents_f"] == 1.0 and scores["spans_sc_f"] == 1.0, scores
@@ -104,12 +109,14 @@ def test_spancat_learns_nested_spans(tiny_bert):
     } and len(doc.spans["sc"]) == 3
 
 
-def test_joint_pipeline_runs_the_encoder_once(joint_nlp):
-    hf_model = joint_nlp.get_pipe("spanbert").model.transformer
+def test_joint_pipeline_runs_the_encoder_once(ner_and_spancat_nlp):
+    hf_model = ner_and_spancat_nlp.get_pipe("spanbert").model.transformer
     calls = []
     handle = hf_model.register_forward_hook(lambda *args: calls.append(1))
     try:
-        docs = list(joint_nlp.pipe([text for text, _ in NESTED_DATA], batch_size=len(NESTED_DATA)))
+        docs = list(
+            ner_and_spancat_nlp.pipe([text for text, _ in NESTED_DATA], batch_size=len(NESTED_DATA))
+        )
     finally:
         handle.remove()
     assert len(calls) == 1
@@ -146,10 +153,10 @@ def test_both_heads_update_the_shared_encoder(tiny_bert):
     assert not numpy.allclose(joint, spancat_only, atol=1e-7)
 
 
-def test_joint_pipeline_round_trips(joint_nlp, tmp_path):
+def test_joint_pipeline_round_trips(ner_and_spancat_nlp, tmp_path):
     texts = [text for text, _ in NESTED_DATA]
-    expected = _annotations(joint_nlp.pipe(texts))
-    joint_nlp.to_disk(tmp_path / "joint")
+    expected = _annotations(ner_and_spancat_nlp.pipe(texts))
+    ner_and_spancat_nlp.to_disk(tmp_path / "joint")
     loaded = spacy.load(tmp_path / "joint")
     assert loaded.pipe_names == ["spanbert", "spanbert_ner", "spancat"]
     assert _annotations(loaded.pipe(texts)) == expected
@@ -158,7 +165,7 @@ def test_joint_pipeline_round_trips(joint_nlp, tmp_path):
 def test_shared_encoder_learns_at_its_scaled_rate(tiny_bert):
     def encoder_step(scale):
         nlp = _pipeline(tiny_bert, components=("spancat",))
-        nlp.get_pipe("spanbert").cfg["encoder_lr_scale"] = scale
+        nlp.get_pipe("spanbert").encoder_lr_scale = scale
         examples = _examples(nlp)
         nlp.initialize(lambda: examples)
         weights = nlp.get_pipe("spanbert").model.transformer.encoder.layer[0].output.dense.weight
@@ -176,15 +183,25 @@ def test_joint_config_trains_with_spacy_train(tiny_bert, tmp_path):
     nlp = spacy.blank("en")
     DocBin(docs=[eg.reference for eg in _examples(nlp)]).to_disk(tmp_path / "train.spacy")
     spacy_train(
-        "configs/spanbert_joint.cfg", tmp_path / "out", tmp_path / "train.spacy", tiny_bert,
-        "--training.max_steps", "150",
-        "--training.optimizer.learn_rate.total_steps", "150",
-        "--training.eval_frequency", "50",
+        "configs/spanbert_joint.cfg",
+        tmp_path / "out",
+        tmp_path / "train.spacy",
+        tiny_bert,
+        "--training.max_steps",
+        "150",
+        "--training.optimizer.learn_rate.total_steps",
+        "150",
+        "--training.eval_frequency",
+        "50",
         # A random tiny encoder needs a fast rate: heads 1e-2, encoder 1e-3.
-        "--training.optimizer.learn_rate.initial_rate", "0.01",
-        "--components.spanbert.encoder_lr_scale", "0.1",
-        "--training.dropout", "0.0",
-        "--training.batcher.size", "100",
+        "--training.optimizer.learn_rate.initial_rate",
+        "0.01",
+        "--components.spanbert.encoder_lr_scale",
+        "0.1",
+        "--training.dropout",
+        "0.0",
+        "--training.batcher.size",
+        "100",
     )
     trained = spacy.load(tmp_path / "out" / "model-best")
     scores = trained.evaluate(_examples(trained))

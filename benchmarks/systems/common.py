@@ -10,8 +10,9 @@ its own peak RSS, so loading one system never counts against another.
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import spacy
 from spacy.scorer import get_ner_prf
@@ -62,12 +63,16 @@ def score_entities(gold: Sequence[Doc], predicted: Sequence[Entities]) -> Dict[s
 def batches_per_epoch(train_path: Path, batch_words: int, tolerance: float = 0.2) -> int:
     """How many batches spaCy's `batch_by_words` makes of the training set (file order),
     so every system's schedule can span the same number of epochs."""
-    batcher = configure_minibatch_by_words(size=batch_words, tolerance=tolerance, discard_oversize=False)
+    batcher = configure_minibatch_by_words(
+        size=batch_words, tolerance=tolerance, discard_oversize=False
+    )
     docs = read_docs(train_path, spacy.blank("en").vocab)
     return sum(1 for _ in batcher(docs))
 
 
-def timed_annotate(annotate: Annotate, sentences: List[List[str]], batch_size: int, bucketed: bool) -> Tuple[float, List[Entities]]:
+def timed_annotate(
+    annotate: Annotate, sentences: List[List[str]], batch_size: int, bucketed: bool
+) -> Tuple[float, List[Entities]]:
     """Seconds to annotate all sentences, and the results in input order.
 
     `bucketed` sorts the sentences by length first (less padding per batch) and
@@ -85,7 +90,9 @@ def timed_annotate(annotate: Annotate, sentences: List[List[str]], batch_size: i
     return time.perf_counter() - start, results
 
 
-def score_splits(annotate: Annotate, splits: Dict[str, Path], vocab: Vocab, batch_size: int) -> Dict[str, Any]:
+def score_splits(
+    annotate: Annotate, splits: Dict[str, Path], vocab: Vocab, batch_size: int
+) -> Dict[str, Any]:
     """Entity P/R/F of each split (name -> .spacy path), annotated length-bucketed."""
     result = {}
     for split, path in splits.items():
@@ -96,7 +103,9 @@ def score_splits(annotate: Annotate, splits: Dict[str, Path], vocab: Vocab, batc
     return result
 
 
-def speed_table(annotate: Annotate, sentences: List[List[str]], batch_sizes: Sequence[int], batch1_limit: int) -> List[Dict[str, Any]]:
+def speed_table(
+    annotate: Annotate, sentences: List[List[str]], batch_sizes: Sequence[int], batch1_limit: int
+) -> List[Dict[str, Any]]:
     """Words/s at each batch size, in file order and length-bucketed.
 
     Batch size 1 has no padding to save, so it is run once, over the first
@@ -105,16 +114,25 @@ def speed_table(annotate: Annotate, sentences: List[List[str]], batch_sizes: Seq
     annotate(sentences[:WARMUP_SENTENCES], 32)
     rows = []
     for batch_size in batch_sizes:
-        for bucketed in ([False] if batch_size == 1 else [False, True]):
+        for bucketed in [False] if batch_size == 1 else [False, True]:
             subset = sentences[:batch1_limit] if batch_size == 1 else sentences
             seconds, _ = timed_annotate(annotate, subset, batch_size, bucketed)
             n_words = sum(len(s) for s in subset)
-            rows.append({
-                "batch_size": batch_size, "bucketed": bucketed, "sentences": len(subset),
-                "words": n_words, "seconds": seconds, "words_per_s": n_words / seconds,
-            })
-            print(f"  batch {batch_size:>3} {'bucketed ' if bucketed else 'file order'}: "
-                  f"{n_words / seconds:,.0f} words/s", flush=True)
+            rows.append(
+                {
+                    "batch_size": batch_size,
+                    "bucketed": bucketed,
+                    "sentences": len(subset),
+                    "words": n_words,
+                    "seconds": seconds,
+                    "words_per_s": n_words / seconds,
+                }
+            )
+            print(
+                f"  batch {batch_size:>3} {'bucketed ' if bucketed else 'file order'}: "
+                f"{n_words / seconds:,.0f} words/s",
+                flush=True,
+            )
     return rows
 
 

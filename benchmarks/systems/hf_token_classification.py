@@ -17,19 +17,13 @@ sentences as text, the path the library's users take.
 
 import random
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import List, Sequence
+from typing import List
 
 import spacy
 import torch
 import typer
-from transformers import (
-    AutoModelForTokenClassification,
-    AutoTokenizer,
-    get_linear_schedule_with_warmup,
-    pipeline,
-)
-
 from common import (
     Entities,
     doc_entities,
@@ -40,6 +34,12 @@ from common import (
     speed_table,
     timed_annotate,
     write_result,
+)
+from transformers import (
+    AutoModelForTokenClassification,
+    AutoTokenizer,
+    get_linear_schedule_with_warmup,
+    pipeline,
 )
 
 app = typer.Typer(add_completion=False)
@@ -73,7 +73,14 @@ def tags_to_entities(tags: Sequence[str]) -> Entities:
 
 
 def encode(tokenizer, sentences: List[List[str]], max_length: int = 512):
-    return tokenizer(sentences, is_split_into_words=True, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+    return tokenizer(
+        sentences,
+        is_split_into_words=True,
+        truncation=True,
+        max_length=max_length,
+        padding=True,
+        return_tensors="pt",
+    )
 
 
 def first_subword_rows(encoding, n_sentences: int):
@@ -109,7 +116,13 @@ def model_annotator(model, tokenizer):
 
 def pipeline_annotator(model, tokenizer):
     """The text pipeline; its character offsets are mapped back to the gold words."""
-    ner = pipeline("token-classification", model=model, tokenizer=tokenizer, aggregation_strategy="first", device=-1)
+    ner = pipeline(
+        "token-classification",
+        model=model,
+        tokenizer=tokenizer,
+        aggregation_strategy="first",
+        device=-1,
+    )
 
     def annotate(sentences: List[List[str]], batch_size: int) -> List[Entities]:
         texts = [" ".join(words) for words in sentences]
@@ -120,10 +133,13 @@ def pipeline_annotator(model, tokenizer):
                 starts[offset] = index
                 offset += len(word) + 1
             ends = {start + len(words[index]): index + 1 for start, index in starts.items()}
-            results.append([
-                (starts[e["start"]], ends[e["end"]], e["entity_group"])
-                for e in found if e["start"] in starts and e["end"] in ends
-            ])
+            results.append(
+                [
+                    (starts[e["start"]], ends[e["end"]], e["entity_group"])
+                    for e in found
+                    if e["start"] in starts and e["end"] in ends
+                ]
+            )
         return results
 
     return annotate
@@ -152,19 +168,28 @@ def train(
     vocab = spacy.blank("en").vocab
     train_docs = read_docs(train_path, vocab)
     dev_docs = read_docs(dev_path, vocab)[:dev_limit]
-    labels = ["O"] + [f"{p}-{l}" for l in sorted({e.label_ for d in train_docs for e in d.ents}) for p in "BI"]
+    labels = ["O"] + [
+        f"{p}-{l}" for l in sorted({e.label_ for d in train_docs for e in d.ents}) for p in "BI"
+    ]
     label_ids = {label: i for i, label in enumerate(labels)}
     tokenizer = AutoTokenizer.from_pretrained(encoder)
     model = AutoModelForTokenClassification.from_pretrained(
         encoder, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label_ids
     )
-    examples = [(sentence_words([d])[0], iob2_tags(sentence_words([d])[0], doc_entities(d))) for d in train_docs]
+    examples = [
+        (sentence_words([d])[0], iob2_tags(sentence_words([d])[0], doc_entities(d)))
+        for d in train_docs
+    ]
     per_epoch = (len(examples) + batch_size - 1) // batch_size
     steps = per_epoch * epochs
     no_decay = [p for n, p in model.named_parameters() if "bias" in n or "LayerNorm" in n]
     decay = [p for n, p in model.named_parameters() if not ("bias" in n or "LayerNorm" in n)]
     optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=learn_rate
+        [
+            {"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=learn_rate,
     )
     schedule = get_linear_schedule_with_warmup(optimizer, int(warmup_share * steps), steps)
     eval_every = max(1, per_epoch // evals_per_epoch)
@@ -173,8 +198,12 @@ def train(
 
     def evaluate_dev(step: int, epoch: int) -> None:
         model.eval()
-        _, predicted = timed_annotate(model_annotator(model, tokenizer), dev_words, 64, bucketed=True)
-        curve.append({"step": step, "epoch": epoch, "ents_f": score_entities(dev_docs, predicted)["f"]})
+        _, predicted = timed_annotate(
+            model_annotator(model, tokenizer), dev_words, 64, bucketed=True
+        )
+        curve.append(
+            {"step": step, "epoch": epoch, "ents_f": score_entities(dev_docs, predicted)["f"]}
+        )
         print(f"step {step:>5}  dev F {100 * curve[-1]['ents_f']:.1f}", flush=True)
         model.train()
 
@@ -202,23 +231,45 @@ def train(
     seconds = time.perf_counter() - start
     model.save_pretrained(output)
     tokenizer.save_pretrained(output)
-    write_result(json_out, {
-        "encoder": encoder, "epochs": epochs, "seed": seed, "batch_sentences": batch_size,
-        "updates": steps, "warmup_share": warmup_share, "learn_rate": learn_rate,
-        "seconds": seconds, "seconds_per_epoch": seconds / epochs, "threads": threads,
-        "dev_curve": curve, "model": str(output),
-    })
+    write_result(
+        json_out,
+        {
+            "encoder": encoder,
+            "epochs": epochs,
+            "seed": seed,
+            "batch_sentences": batch_size,
+            "updates": steps,
+            "warmup_share": warmup_share,
+            "learn_rate": learn_rate,
+            "seconds": seconds,
+            "seconds_per_epoch": seconds / epochs,
+            "threads": threads,
+            "dev_curve": curve,
+            "model": str(output),
+        },
+    )
 
 
 def load(model_path: str):
-    return AutoModelForTokenClassification.from_pretrained(model_path).eval(), AutoTokenizer.from_pretrained(model_path)
+    return AutoModelForTokenClassification.from_pretrained(
+        model_path
+    ).eval(), AutoTokenizer.from_pretrained(model_path)
 
 
 @app.command()
-def evaluate(model_path: str, dev_path: Path, test_path: Path, batch_size: int = 64, threads: int = 2, json_out: Path = typer.Option(...)) -> None:
+def evaluate(
+    model_path: str,
+    dev_path: Path,
+    test_path: Path,
+    batch_size: int = 64,
+    threads: int = 2,
+    json_out: Path = typer.Option(...),
+) -> None:
     torch.set_num_threads(threads)
     annotate = model_annotator(*load(model_path))
-    scores = score_splits(annotate, {"dev": dev_path, "test": test_path}, spacy.blank("en").vocab, batch_size)
+    scores = score_splits(
+        annotate, {"dev": dev_path, "test": test_path}, spacy.blank("en").vocab, batch_size
+    )
     write_result(json_out, {"model": model_path, **scores})
 
 
@@ -228,13 +279,19 @@ def speed(
     test_path: Path,
     batch_sizes: List[int] = typer.Option([1, 32, 128]),
     batch1_limit: int = 1000,
-    path: str = typer.Option("model", help="'model' (forward + decoding) or 'pipeline' (transformers.pipeline)"),
+    path: str = typer.Option(
+        "model", help="'model' (forward + decoding) or 'pipeline' (transformers.pipeline)"
+    ),
     threads: int = 2,
     json_out: Path = typer.Option(...),
 ) -> None:
     torch.set_num_threads(threads)
     model, tokenizer = load(model_path)
-    annotate = model_annotator(model, tokenizer) if path == "model" else pipeline_annotator(model, tokenizer)
+    annotate = (
+        model_annotator(model, tokenizer)
+        if path == "model"
+        else pipeline_annotator(model, tokenizer)
+    )
     sentences = sentence_words(read_docs(test_path, spacy.blank("en").vocab))
     rows = speed_table(annotate, sentences, batch_sizes, batch1_limit)
     write_result(json_out, {"model": model_path, "path": path, "threads": threads, "rows": rows})

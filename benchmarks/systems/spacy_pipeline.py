@@ -22,10 +22,6 @@ from typing import Dict, List, Tuple
 import spacy
 import torch
 import typer
-from spacy.cli.train import train as spacy_train
-from spacy.language import Language
-from spacy.tokens import Doc
-
 from common import (
     Entities,
     batches_per_epoch,
@@ -37,6 +33,9 @@ from common import (
     timed_annotate,
     write_result,
 )
+from spacy.cli.train import train as spacy_train
+from spacy.language import Language
+from spacy.tokens import Doc
 
 app = typer.Typer(add_completion=False)
 
@@ -73,7 +72,9 @@ def train(
     dev_limit: int = typer.Option(1000, help="Dev sentences scored during training"),
     evals_per_epoch: int = 2,
     threads: int = 2,
-    overrides: List[str] = typer.Option([], "--set", help="More config overrides, as key=JSON value"),
+    overrides: List[str] = typer.Option(
+        [], "--set", help="More config overrides, as key=JSON value"
+    ),
     json_out: Path = typer.Option(..., help="Write the result here"),
 ) -> None:
     """Train for a whole number of epochs, warmup then linear decay over all of them."""
@@ -104,14 +105,28 @@ def train(
     start = time.perf_counter()
     spacy_train(config, output, use_gpu=-1, overrides=settings)
     seconds = time.perf_counter() - start
-    write_result(json_out, {
-        "config": str(config), "encoder": encoder, "epochs": epochs, "seed": seed,
-        "batch_words": batch_words, "updates": steps, "warmup_share": warmup_share,
-        "learn_rate": learn_rate or spacy.util.load_config(config)["training"]["optimizer"]["learn_rate"]["initial_rate"],
-        "overrides": overrides, "seconds": seconds, "seconds_per_epoch": seconds / epochs, "threads": threads,
-        "dev_curve": dev_curve(log_path),
-        "model": str(output / "model-last"),
-    })
+    write_result(
+        json_out,
+        {
+            "config": str(config),
+            "encoder": encoder,
+            "epochs": epochs,
+            "seed": seed,
+            "batch_words": batch_words,
+            "updates": steps,
+            "warmup_share": warmup_share,
+            "learn_rate": learn_rate
+            or spacy.util.load_config(config)["training"]["optimizer"]["learn_rate"][
+                "initial_rate"
+            ],
+            "overrides": overrides,
+            "seconds": seconds,
+            "seconds_per_epoch": seconds / epochs,
+            "threads": threads,
+            "dev_curve": dev_curve(log_path),
+            "model": str(output / "model-last"),
+        },
+    )
 
 
 def dev_curve(log_path: Path) -> List[Dict[str, float]]:
@@ -124,11 +139,20 @@ def dev_curve(log_path: Path) -> List[Dict[str, float]]:
 
 
 @app.command()
-def evaluate(model: str, dev_path: Path, test_path: Path, batch_size: int = 64, threads: int = 2, json_out: Path = typer.Option(...)) -> None:
+def evaluate(
+    model: str,
+    dev_path: Path,
+    test_path: Path,
+    batch_size: int = 64,
+    threads: int = 2,
+    json_out: Path = typer.Option(...),
+) -> None:
     """Entity P/R/F on dev and test, per type."""
     torch.set_num_threads(threads)
     nlp = spacy.load(model)
-    scores = score_splits(pipe_annotator(nlp), {"dev": dev_path, "test": test_path}, nlp.vocab, batch_size)
+    scores = score_splits(
+        pipe_annotator(nlp), {"dev": dev_path, "test": test_path}, nlp.vocab, batch_size
+    )
     write_result(json_out, {"model": model, **scores})
 
 
@@ -150,7 +174,14 @@ def speed(
 
 
 @app.command()
-def profile(model: str, test_path: Path, batch_size: int = 32, limit: int = 1000, threads: int = 2, json_out: Path = typer.Option(...)) -> None:
+def profile(
+    model: str,
+    test_path: Path,
+    batch_size: int = 32,
+    limit: int = 1000,
+    threads: int = 2,
+    json_out: Path = typer.Option(...),
+) -> None:
     """Where inference time goes, by cProfile: encoder forward, span head, the rest.
 
     The encoder is the transformer's top-level forward; the span head is
@@ -165,23 +196,38 @@ def profile(model: str, test_path: Path, batch_size: int = 32, limit: int = 1000
     profiler.enable()
     seconds, _ = timed_annotate(annotate, sentences, batch_size, bucketed=True)
     profiler.disable()
-    stats = pstats.Stats(profiler).stats  # (file, line, name) -> (cc, nc, tottime, cumtime, callers)
+    stats = pstats.Stats(
+        profiler
+    ).stats  # (file, line, name) -> (cc, nc, tottime, cumtime, callers)
     encoder = max(
-        cumtime for (file, _, name), (_, _, _, cumtime, _) in stats.items()
+        cumtime
+        for (file, _, name), (_, _, _, cumtime, _) in stats.items()
         if name == "forward" and "transformers/models/" in file
     )
     head = sum(
-        cumtime for (file, _, name), (_, _, _, cumtime, _) in stats.items()
-        if any(file.endswith(suffix) and name == function for suffix, function in SPAN_HEAD_FUNCTIONS)
+        cumtime
+        for (file, _, name), (_, _, _, cumtime, _) in stats.items()
+        if any(
+            file.endswith(suffix) and name == function for suffix, function in SPAN_HEAD_FUNCTIONS
+        )
     )
     result = {
-        "model": model, "sentences": len(sentences), "batch_size": batch_size, "threads": threads,
-        "seconds": seconds, "encoder_forward_s": encoder, "span_head_s": head,
-        "encoder_share": encoder / seconds, "span_head_share": head / seconds,
+        "model": model,
+        "sentences": len(sentences),
+        "batch_size": batch_size,
+        "threads": threads,
+        "seconds": seconds,
+        "encoder_forward_s": encoder,
+        "span_head_s": head,
+        "encoder_share": encoder / seconds,
+        "span_head_share": head / seconds,
         "other_share": (seconds - encoder - head) / seconds,
     }
-    print(f"encoder {100 * result['encoder_share']:.1f}%, span head {100 * result['span_head_share']:.1f}%, "
-          f"other {100 * result['other_share']:.1f}%", flush=True)
+    print(
+        f"encoder {100 * result['encoder_share']:.1f}%, span head {100 * result['span_head_share']:.1f}%, "
+        f"other {100 * result['other_share']:.1f}%",
+        flush=True,
+    )
     write_result(json_out, result)
 
 

@@ -16,6 +16,7 @@ from .records import InputRecord
 def annotate_records(
     nlp: Language,
     records: List[InputRecord],
+    *,
     key: str,
     batch_size: int = 64,
     n_process: int = 1,
@@ -24,7 +25,9 @@ def annotate_records(
     and entities and spans, or an error."""
     readable = [record for record in records if record.error is None]
     try:
-        docs = list(nlp.pipe([r.text for r in readable], batch_size=batch_size, n_process=n_process))
+        docs = list(
+            nlp.pipe([r.text for r in readable], batch_size=batch_size, n_process=n_process)
+        )
         results: Dict[int, Any] = {id(r): doc for r, doc in zip(readable, docs)}
     except Exception:
         results = {id(r): _annotate_one(nlp, r) for r in readable}
@@ -65,7 +68,9 @@ def doc_annotations(doc: Doc) -> Dict[str, Any]:
                 scores.setdefault((span.start, span.end, span.label_), score)
     return {
         "entities": [_span(ent, scores.get((ent.start, ent.end, ent.label_))) for ent in doc.ents],
-        "spans": {name: [_span(span, score) for span, score in pairs] for name, pairs in groups.items()},
+        "spans": {
+            name: [_span(span, score) for span, score in pairs] for name, pairs in groups.items()
+        },
     }
 
 

@@ -1,8 +1,8 @@
 """`--engine local`: `nlp.pipe` on this machine, appending to one JSON lines file."""
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from spacy.language import Language
 from spacy.util import minibatch
@@ -16,6 +16,7 @@ def annotate_local(
     nlp: Language,
     records: Iterable[InputRecord],
     output: Path,
+    *,
     key: str,
     batch_size: int = 64,
     n_process: int = 1,
@@ -28,7 +29,9 @@ def annotate_local(
     written = 0
     with output.open("a", encoding="utf8") as out, tqdm(unit=" docs", desc="annotate") as bar:
         for chunk in minibatch(records, chunk_size):
-            for record in annotate_records(nlp, list(chunk), key, batch_size, n_process):
+            for record in annotate_records(
+                nlp, list(chunk), key=key, batch_size=batch_size, n_process=n_process
+            ):
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
             out.flush()
             written += len(chunk)

@@ -22,9 +22,7 @@ try:
     from ray.data.block import BlockAccessor
     from ray.data.datasource import BlockBasedFileDatasink
 except ImportError as err:  # pragma: no cover - depends on the install
-    raise ImportError(
-        "--engine ray needs Ray Data: pip install 'spacy-spanbert[ray]'"
-    ) from err
+    raise ImportError("--engine ray needs Ray Data: pip install 'spacy-spanbert[ray]'") from err
 
 
 class PipelineActor:
@@ -43,9 +41,11 @@ class PipelineActor:
     def __call__(self, batch: Dict[str, numpy.ndarray]) -> Dict[str, List[str]]:
         records = [
             parse_line(str(raw), str(fmt), str(name), int(line))
-            for name, line, raw, fmt in zip(batch["file"], batch["line"], batch["raw"], batch["format"])
+            for name, line, raw, fmt in zip(
+                batch["file"], batch["line"], batch["raw"], batch["format"]
+            )
         ]
-        out = annotate_records(self.nlp, records, self.key, self.batch_size)
+        out = annotate_records(self.nlp, records, key=self.key, batch_size=self.batch_size)
         return {"json": [json.dumps(record, ensure_ascii=False) for record in out]}
 
 
@@ -64,6 +64,7 @@ def annotate_ray(
     model: str,
     input_path: Path,
     output: Path,
+    *,
     key: str,
     fmt: str = "auto",
     done: Optional[Set[Tuple[str, int]]] = None,

@@ -6,9 +6,10 @@ text) still becomes an output record, with an error, never a silent gap.
 """
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
 TEXT_SUFFIXES = (".txt", ".text")
@@ -23,8 +24,11 @@ class InputRecord:
     error: Optional[str] = None
 
     @property
-    def text(self) -> Optional[str]:
-        return None if self.error else self.fields["text"]
+    def text(self) -> str:
+        """The text to annotate; a record with an error has none."""
+        if self.error is not None:
+            raise ValueError(f"{self.file}:{self.line} has no text to annotate: {self.error}")
+        return self.fields["text"]
 
 
 def read_input_files(path: Path) -> List[Tuple[Path, str]]:
@@ -34,9 +38,13 @@ def read_input_files(path: Path) -> List[Tuple[Path, str]]:
         return [(path, path.name)]
     if not path.is_dir():
         raise FileNotFoundError(f"No input file or directory at {path}.")
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in JSONL_SUFFIXES + TEXT_SUFFIXES)
+    files = sorted(
+        p for p in path.rglob("*") if p.is_file() and p.suffix in JSONL_SUFFIXES + TEXT_SUFFIXES
+    )
     if not files:
-        raise FileNotFoundError(f"No {' or '.join(JSONL_SUFFIXES + TEXT_SUFFIXES)} files under {path}.")
+        raise FileNotFoundError(
+            f"No {' or '.join(JSONL_SUFFIXES + TEXT_SUFFIXES)} files under {path}."
+        )
     return [(p, str(p.relative_to(path))) for p in files]
 
 
@@ -56,9 +64,13 @@ def parse_line(raw: str, fmt: str, name: str, line: int) -> InputRecord:
     except json.JSONDecodeError as err:
         return InputRecord(name, line, {"raw": raw}, f"invalid JSON at {name}:{line}: {err}")
     if not isinstance(fields, dict):
-        return InputRecord(name, line, {"raw": raw}, f"{name}:{line}: a record must be a JSON object")
+        return InputRecord(
+            name, line, {"raw": raw}, f"{name}:{line}: a record must be a JSON object"
+        )
     if not isinstance(fields.get("text"), str):
-        return InputRecord(name, line, fields, f"{name}:{line}: the record has no string field 'text'")
+        return InputRecord(
+            name, line, fields, f"{name}:{line}: the record has no string field 'text'"
+        )
     return InputRecord(name, line, fields)
 
 
@@ -109,6 +121,17 @@ def done_records(output: Path, key: str) -> Set[Tuple[str, int]]:
                 where = json.loads(line)[key]
                 done.add((where["file"], where["line"]))
     return done
+
+
+def count_records(output: Path, key: str) -> Tuple[int, int]:
+    """(records, records with an error) in the output (a file or a directory)."""
+    total = errors = 0
+    for path in output_files(output):
+        with path.open(encoding="utf8") as file_:
+            for line in file_:
+                total += 1
+                errors += "error" in json.loads(line)[key]
+    return total, errors
 
 
 def _drop_partial_last_line(path: Path, block: int = 1 << 16) -> None:

@@ -1,8 +1,9 @@
 """What a converted corpus holds, so every conversion can show it lost nothing."""
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, Optional
+from typing import Dict, Optional
 
 from spacy.tokens import Doc
 

@@ -5,9 +5,10 @@ treat WNUT-17's tab-only lines as sentence breaks; this reader does both, and st
 with the file and line number on anything it can't read, so no sentence is lost.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab

@@ -6,7 +6,8 @@ the share of gold spans that a suggester actually offers.
 """
 
 from collections import Counter
-from typing import Callable, Dict, Iterable, List, Optional
+from collections.abc import Iterable
+from typing import Callable, Dict, List, Optional
 
 from spacy.tokens import Doc, Span
 from thinc.api import to_numpy

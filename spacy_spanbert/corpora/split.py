@@ -1,6 +1,7 @@
 """Split a corpus by document, so no document's sentences land on both sides."""
 
-from typing import List, Sequence, Tuple
+from collections.abc import Sequence
+from typing import List, Tuple
 
 import numpy
 from spacy.tokens import Doc

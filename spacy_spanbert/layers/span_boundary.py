@@ -7,36 +7,38 @@ trained `x_s` and `x_e` to carry what lies between them. Every operation works o
 whole arrays of spans through thinc's ops, so it runs on numpy or cupy alike.
 """
 
-from typing import Callable, Optional, Tuple
+from typing import Callable, Optional, Tuple, cast
 
 from thinc.api import Model, Ops, normal_init
 from thinc.types import Floats1d, Floats2d, Ints1d, Ints2d
 
-from .span_rows import span_token_indices
-
-InT = Tuple[Floats2d, Ints2d]
+from .span_rows import TokensAndSpans, span_token_indices
 
 
 def span_boundary_features(
-    width_embedding_size: int, max_width: int, with_head: bool = False
-) -> Model[InT, Floats2d]:
+    width_embedding_size: int, max_span_width: int, with_head: bool
+) -> Model[TokensAndSpans, Floats2d]:
     """Map (token vectors, spans as [start, end) rows into them) to one vector per span.
 
-    Spans wider than `max_width` share the last width embedding.
+    Spans wider than `max_span_width` share the last width embedding. The head
+    (`with_head`) costs a gather over every token of every span, against two rows
+    for the boundaries: about max_span_width / 2 times the rows on n-gram candidates.
     """
-    if max_width < 1:
-        raise ValueError(f"max_width must be at least 1, got {max_width}.")
+    if max_span_width < 1:
+        raise ValueError(f"max_span_width must be at least 1, got {max_span_width}.")
     return Model(
         "span_boundary_features",
         forward,
         init=init,
         params={"W": None, "A": None},
-        dims={"nI": None, "nO": None, "nW": width_embedding_size, "nV": max_width},
+        dims={"nI": None, "nO": None, "nW": width_embedding_size, "nV": max_span_width},
         attrs={"with_head": with_head},
     )
 
 
-def init(model: Model[InT, Floats2d], X: Optional[InT] = None, Y=None) -> None:
+def init(
+    model: Model[TokensAndSpans, Floats2d], X: Optional[TokensAndSpans] = None, Y=None
+) -> None:
     if X is not None:
         model.set_dim("nI", X[0].shape[1])
     nI = model.get_dim("nI")
@@ -48,32 +50,34 @@ def init(model: Model[InT, Floats2d], X: Optional[InT] = None, Y=None) -> None:
     model.set_param("A", model.ops.alloc1f(nI))
 
 
-def _span_positions(model: Model[InT, Floats2d], spans: Ints2d) -> Tuple[Ints1d, Ints1d, Ints1d, Ints1d]:
+def _span_positions(
+    model: Model[TokensAndSpans, Floats2d], spans: Ints2d
+) -> Tuple[Ints1d, Ints1d, Ints1d, Ints1d]:
     """Each span's first token, last token, length and width-embedding row."""
     starts = spans[:, 0]
     lasts = spans[:, 1] - 1
-    lengths = (spans[:, 1] - spans[:, 0]).astype("int32")
+    lengths = cast(Ints1d, (spans[:, 1] - spans[:, 0]).astype("int32"))
     buckets = model.ops.xp.minimum(lengths, model.get_dim("nV")) - 1
     return starts, lasts, lengths, buckets
 
 
 def forward(
-    model: Model[InT, Floats2d], inputs: InT, is_train: bool
+    model: Model[TokensAndSpans, Floats2d], inputs: TokensAndSpans, is_train: bool
 ) -> Tuple[Floats2d, Callable]:
     ops = model.ops
     X, spans = inputs
-    W = model.get_param("W")
+    W = cast(Floats2d, model.get_param("W"))
     starts, lasts, lengths, buckets = _span_positions(model, spans)
     parts = [X[starts], X[lasts]]
     backprop_head: Optional[Callable] = None
     if model.attrs["with_head"]:
-        head, backprop_head = _attention_head(
-            ops, model.get_param("A"), X, starts, lengths
-        )
+        A = cast(Floats1d, model.get_param("A"))
+        head, backprop_head = _attention_head(ops, A, X, starts, lengths)
         parts.append(head)
     parts.append(W[buckets])
     Y = ops.xp.hstack(parts)
     nI = X.shape[1]
+    nW = W.shape[1]
 
     def backprop(dY: Floats2d) -> Tuple[Floats2d, Ints2d]:
         dX = ops.alloc2f(*X.shape)
@@ -83,7 +87,7 @@ def forward(
             dA = backprop_head(dX, dY[:, 2 * nI : 3 * nI])
             model.inc_grad("A", dA)
         dW = ops.alloc2f(*W.shape)
-        ops.scatter_add(dW, buckets, ops.xp.ascontiguousarray(dY[:, -W.shape[1] :]))
+        ops.scatter_add(dW, buckets, ops.xp.ascontiguousarray(dY[:, -nW:]))
         model.inc_grad("W", dW)
         return dX, spans
 
@@ -91,7 +95,7 @@ def forward(
 
 
 def project_span_boundaries(
-    model: Model[InT, Floats2d], X: Floats2d, spans: Ints2d, W: Floats2d
+    model: Model[TokensAndSpans, Floats2d], X: Floats2d, spans: Ints2d, W: Floats2d
 ) -> Floats2d:
     """`model((X, spans)) @ W.T` without building the span features (prediction only).
 
@@ -105,13 +109,18 @@ def project_span_boundaries(
     starts, lasts, lengths, buckets = _span_positions(model, spans)
     n_vectors = 3 if model.attrs["with_head"] else 2
     # Rows [W_start; W_last; (W_head)], so one product projects every token by each.
-    W_tokens = W[:, : n_vectors * nI].reshape(nO, n_vectors, nI).transpose(1, 0, 2).reshape(-1, nI)
+    W_blocks = ops.reshape3f(W[:, : n_vectors * nI], nO, n_vectors, nI)
+    W_tokens = ops.reshape2f(W_blocks.transpose((1, 0, 2)), n_vectors * nO, nI)
     P = ops.gemm(X, ops.xp.ascontiguousarray(W_tokens), trans2=True)
-    widths = ops.gemm(model.get_param("W"), ops.xp.ascontiguousarray(W[:, n_vectors * nI :]), trans2=True)
+    width_embeddings = cast(Floats2d, model.get_param("W"))
+    widths = ops.gemm(
+        width_embeddings, ops.xp.ascontiguousarray(W[:, n_vectors * nI :]), trans2=True
+    )
     Y = P[starts, :nO] + P[lasts, nO : 2 * nO] + widths[buckets]
     if model.attrs["with_head"]:
         rows = span_token_indices(ops, starts, lengths)
-        alpha = _attention_weights(ops, model.get_param("A"), X[rows], lengths)
+        A = cast(Floats1d, model.get_param("A"))
+        alpha = _attention_weights(ops, A, X[rows], lengths)
         Y += ops.reduce_sum(P[rows, 2 * nO :] * alpha, lengths)
     return Y
 

@@ -12,14 +12,15 @@ from typing import Callable, Tuple
 from thinc.api import Model
 from thinc.types import Floats2d, Ints2d
 
-InT = Tuple[Floats2d, Ints2d]
+from .prediction_only import no_backprop
+from .span_rows import TokensAndSpans
 
 PREDICT_CHUNK_SPANS = 16384
 
 
 def in_span_chunks(
-    layer: Model[InT, Floats2d], chunk_size: int = PREDICT_CHUNK_SPANS
-) -> Model[InT, Floats2d]:
+    layer: Model[TokensAndSpans, Floats2d], chunk_size: int = PREDICT_CHUNK_SPANS
+) -> Model[TokensAndSpans, Floats2d]:
     """Wrap a layer over (token vectors, span rows) to run on `chunk_size` spans at a
     time when not training; the output is the same."""
     if chunk_size < 1:
@@ -34,30 +35,28 @@ def in_span_chunks(
     )
 
 
-def init(model: Model[InT, Floats2d], X=None, Y=None) -> None:
+def init(model: Model[TokensAndSpans, Floats2d], X=None, Y=None) -> None:
     layer = model.layers[0]
     layer.initialize(X=X, Y=Y)
     if layer.has_dim("nO"):
         model.set_dim("nO", layer.get_dim("nO"))
 
 
-def forward(model: Model[InT, Floats2d], inputs: InT, is_train: bool) -> Tuple[Floats2d, Callable]:
+def forward(
+    model: Model[TokensAndSpans, Floats2d], inputs: TokensAndSpans, is_train: bool
+) -> Tuple[Floats2d, Callable]:
     layer = model.layers[0]
     X, spans = inputs
     size = model.attrs["chunk_size"]
     if is_train or spans.shape[0] <= size:
         return layer(inputs, is_train)
     chunks = [_predict_chunk(layer, X, spans[i : i + size]) for i in range(0, spans.shape[0], size)]
-    return model.ops.xp.concatenate(chunks), _no_backprop
+    return model.ops.xp.concatenate(chunks), no_backprop(model.name)
 
 
-def _predict_chunk(layer: Model[InT, Floats2d], X: Floats2d, spans: Ints2d) -> Floats2d:
+def _predict_chunk(layer: Model[TokensAndSpans, Floats2d], X: Floats2d, spans: Ints2d) -> Floats2d:
     """The layer on these spans, given only the token rows they cover: a layer that
     works per token (as span_scorer's projection does) then costs the chunk's tokens,
     not the whole doc's, for every chunk."""
     first, end = int(spans[:, 0].min()), int(spans[:, 1].max())
     return layer.predict((X[first:end], spans - first))
-
-
-def _no_backprop(dY: Floats2d) -> InT:
-    raise ValueError("in_span_chunks computes no gradient outside training (is_train=False).")

@@ -5,10 +5,13 @@ of each span's token vectors (`extract_spans`, what spancat reducers receive). T
 adapters convert between them with whole-array index arithmetic: no loop per span.
 """
 
-from typing import Callable, Tuple
+from typing import Callable, Tuple, cast
 
 from thinc.api import Model, Ops
 from thinc.types import Floats2d, Ints1d, Ints2d, Ragged
+
+# Token vectors, and one [start, end) row of token indices into them per span.
+TokensAndSpans = Tuple[Floats2d, Ints2d]
 
 
 def span_token_indices(ops: Ops, starts: Ints1d, lengths: Ints1d) -> Ints1d:
@@ -20,7 +23,7 @@ def span_token_indices(ops: Ops, starts: Ints1d, lengths: Ints1d) -> Ints1d:
     return (within + xp.repeat(starts, lengths)).astype("int32")
 
 
-def doc_spans_to_rows() -> Model[Tuple[Ragged, Ragged], Tuple[Floats2d, Ints2d]]:
+def doc_spans_to_rows() -> Model[Tuple[Ragged, Ragged], TokensAndSpans]:
     """(token vectors per doc, candidate spans per doc) -> rows into the flat token array.
 
     Spans come per doc, as spaCy's suggesters give them: (start, end) token offsets.
@@ -37,14 +40,14 @@ def _flat_span_rows(ops: Ops, tokens: Ragged, spans: Ragged) -> Ints2d:
 
 def _doc_spans_forward(
     model: Model, inputs: Tuple[Ragged, Ragged], is_train: bool
-) -> Tuple[Tuple[Floats2d, Ints2d], Callable]:
+) -> Tuple[TokensAndSpans, Callable]:
     tokens, spans = inputs
     rows = _flat_span_rows(model.ops, tokens, spans)
 
-    def backprop(d_outputs: Tuple[Floats2d, Ints2d]) -> Tuple[Ragged, Ragged]:
+    def backprop(d_outputs: TokensAndSpans) -> Tuple[Ragged, Ragged]:
         return Ragged(d_outputs[0], tokens.lengths), spans
 
-    return (tokens.dataXd, rows), backprop
+    return (_vectors(tokens), rows), backprop
 
 
 def extract_spans() -> Model[Tuple[Ragged, Ragged], Ragged]:
@@ -60,20 +63,20 @@ def _extract_forward(
     ops = model.ops
     tokens, spans = inputs
     rows = _flat_span_rows(ops, tokens, spans)
-    lengths = (rows[:, 1] - rows[:, 0]).astype("int32")
+    lengths = cast(Ints1d, (rows[:, 1] - rows[:, 0]).astype("int32"))
     indices = span_token_indices(ops, rows[:, 0], lengths)
-    Y = Ragged(tokens.dataXd[indices], lengths)
-    shape = tokens.dataXd.shape
+    X = _vectors(tokens)
+    Y = Ragged(X[indices], lengths)
 
     def backprop(dY: Ragged) -> Tuple[Ragged, Ragged]:
-        dX = ops.alloc2f(*shape)
-        ops.scatter_add(dX, indices, dY.dataXd)
+        dX = ops.alloc2f(*X.shape)
+        ops.scatter_add(dX, indices, _vectors(dY))
         return Ragged(dX, tokens.lengths), spans
 
     return Y, backprop
 
 
-def ragged_to_rows() -> Model[Ragged, Tuple[Floats2d, Ints2d]]:
+def ragged_to_rows() -> Model[Ragged, TokensAndSpans]:
     """A ragged array of span token vectors (spaCy's `extract_spans`) -> one row range per span.
 
     This is the layout a spancat reducer receives.
@@ -83,13 +86,18 @@ def ragged_to_rows() -> Model[Ragged, Tuple[Floats2d, Ints2d]]:
 
 def _ragged_forward(
     model: Model, span_tokens: Ragged, is_train: bool
-) -> Tuple[Tuple[Floats2d, Ints2d], Callable]:
+) -> Tuple[TokensAndSpans, Callable]:
     xp = model.ops.xp
     lengths = span_tokens.lengths
     ends = xp.cumsum(lengths)
     rows = xp.stack([ends - lengths, ends], axis=1).astype("int32")
 
-    def backprop(d_outputs: Tuple[Floats2d, Ints2d]) -> Ragged:
+    def backprop(d_outputs: TokensAndSpans) -> Ragged:
         return Ragged(d_outputs[0], lengths)
 
-    return (span_tokens.dataXd, rows), backprop
+    return (_vectors(span_tokens), rows), backprop
+
+
+def _vectors(ragged: Ragged) -> Floats2d:
+    """A ragged array's rows: token (or gradient) vectors."""
+    return cast(Floats2d, ragged.dataXd)

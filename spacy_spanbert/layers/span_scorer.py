@@ -9,20 +9,20 @@ projected once, spans gathered after); training runs the layers as a chain, whos
 backprop is the tested one.
 """
 
-from typing import Callable, Tuple
+from typing import Callable, Tuple, cast
 
 from thinc.api import Dropout, LayerNorm, Model, Relu, Softmax_v2, chain
 from thinc.layers.chain import init as chain_init
-from thinc.types import Floats2d, Ints2d
+from thinc.types import Floats1d, Floats2d
 
+from .prediction_only import no_backprop
 from .span_boundary import project_span_boundaries
-
-InT = Tuple[Floats2d, Ints2d]
+from .span_rows import TokensAndSpans
 
 
 def span_scorer(
-    features: Model[InT, Floats2d], hidden_size: int, dropout: float
-) -> Model[InT, Floats2d]:
+    features: Model[TokensAndSpans, Floats2d], hidden_size: int, dropout: float
+) -> Model[TokensAndSpans, Floats2d]:
     """features >> Relu(hidden_size, layer-normed, dropout) >> Softmax.
 
     features: `span_boundary_features`, whose output the hidden layer takes.
@@ -43,7 +43,9 @@ def span_scorer(
     )
 
 
-def forward(model: Model[InT, Floats2d], inputs: InT, is_train: bool) -> Tuple[Floats2d, Callable]:
+def forward(
+    model: Model[TokensAndSpans, Floats2d], inputs: TokensAndSpans, is_train: bool
+) -> Tuple[Floats2d, Callable]:
     features, layers = model.layers
     if is_train:
         Z, backprop_features = features(inputs, is_train)
@@ -51,11 +53,8 @@ def forward(model: Model[InT, Floats2d], inputs: InT, is_train: bool) -> Tuple[F
         return Y, lambda dY: backprop_features(backprop_layers(dY))
     X, spans = inputs
     hidden = model.get_ref("hidden")
-    H = project_span_boundaries(features, X, spans, hidden.get_param("W"))
-    H += hidden.get_param("b")
+    W = cast(Floats2d, hidden.get_param("W"))
+    b = cast(Floats1d, hidden.get_param("b"))
+    H = project_span_boundaries(features, X, spans, W) + b
     H = model.get_ref("norm").predict(model.ops.relu(H))
-    return model.get_ref("output").predict(H), _no_backprop
-
-
-def _no_backprop(dY: Floats2d) -> InT:
-    raise ValueError("span_scorer computes no gradient outside training (is_train=False).")
+    return model.get_ref("output").predict(H), no_backprop(model.name)

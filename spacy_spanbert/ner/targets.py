@@ -1,12 +1,56 @@
-"""Gold targets for candidate spans, matched on whole arrays rather than span by span."""
+"""What the training data says about candidate spans: their gold targets (matched on
+whole arrays rather than span by span), the label statistics and the class prior."""
 
-from typing import Dict, Iterable, List, Tuple
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Tuple
 
 import numpy
 from numpy.typing import NDArray
+from spacy.tokens import Doc
 from spacy.training import Example
+from thinc.types import Ragged
 
 MISSING_TAGS = (None, "-")
+# Examples kept to initialize the model's shapes.
+SAMPLE_SIZE = 10
+
+
+@dataclass
+class LabelStatistics:
+    """Entities and candidate spans of the training examples.
+
+    label_counts: Gold entities per label that fit max_span_width, in first-seen order.
+    n_entities: All gold entities. n_too_wide: those longer than max_span_width.
+    n_candidates: Candidate spans the suggester gives for the training docs.
+    has_span_groups: Whether any example has spans in doc.spans.
+    sample: The first examples, to initialize the model with.
+    """
+
+    label_counts: Counter = field(default_factory=Counter)
+    n_entities: int = 0
+    n_too_wide: int = 0
+    n_candidates: int = 0
+    has_span_groups: bool = False
+    sample: List[Example] = field(default_factory=list)
+
+
+def label_statistics(
+    examples: Iterable[Example], suggester: Callable[[List[Doc]], Ragged], max_span_width: int
+) -> LabelStatistics:
+    """Count the gold entities and candidate spans of the training examples."""
+    stats = LabelStatistics()
+    for eg in examples:
+        stats.has_span_groups |= any(len(group) for group in eg.reference.spans.values())
+        for ent in eg.reference.ents:
+            stats.n_entities += 1
+            stats.n_too_wide += len(ent) > max_span_width
+            stats.label_counts[ent.label_] += len(ent) <= max_span_width
+        stats.n_candidates += int(suggester([eg.predicted]).lengths.sum())
+        if len(stats.sample) < SAMPLE_SIZE:
+            stats.sample.append(eg)
+    return stats
 
 
 def candidate_targets(

@@ -12,8 +12,7 @@ from typing import Any, Dict, Union
 
 from spacy_transformers.data_classes import HFObjects
 from thinc.api import get_torch_default_device
-from transformers import BertConfig, BertModel, BertTokenizer, BertTokenizerFast
-from transformers import PretrainedConfig
+from transformers import BertConfig, BertModel, BertTokenizer, BertTokenizerFast, PretrainedConfig
 from transformers.utils import cached_file
 
 SUPPORTED_MODEL_TYPES = ("bert",)
@@ -38,9 +37,7 @@ def load_encoder(
     config = _load_config(source, transformer_config)
     vocab_path = _guarded(source, lambda: cached_file(source, "vocab.txt"))
     tokenizer = _load_tokenizer(source, config, vocab_path, tokenizer_config)
-    transformer = _guarded(
-        source, lambda: BertModel.from_pretrained(source, config=config)
-    )
+    transformer = _guarded(source, lambda: BertModel.from_pretrained(source, config=config))
     transformer.to(get_torch_default_device())
     return HFObjects(tokenizer, transformer, Path(vocab_path).read_bytes())
 
@@ -120,9 +117,7 @@ def _load_tokenizer(
         config.max_position_embeddings,
     )
     tokenizer_cls = BertTokenizerFast if use_fast else BertTokenizer
-    tokenizer = _guarded(
-        source, lambda: tokenizer_cls.from_pretrained(source, **settings)
-    )
+    tokenizer = _guarded(source, lambda: tokenizer_cls.from_pretrained(source, **settings))
     if len(tokenizer) > config.vocab_size:
         raise UnsupportedEncoderError(
             f"The tokenizer of '{source}' has {len(tokenizer)} pieces but the model's "

@@ -6,8 +6,9 @@ cross them are left out. Spans that start or end with a whitespace token are lef
 out too, as spaCy's `ner` never lets an entity start or end on one.
 """
 
+from collections.abc import Iterable
 from functools import partial
-from typing import Iterable, Optional
+from typing import Optional, cast
 
 import numpy
 from spacy.attrs import IS_SPACE, SENT_START
@@ -15,7 +16,7 @@ from spacy.pipeline.spancat import Suggester
 from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import Ops, get_current_ops
-from thinc.types import Ragged
+from thinc.types import Ints1d, Ints2d, Ragged
 
 
 def sentence_ngram_suggester(
@@ -40,12 +41,10 @@ def sentence_ngram_suggester(
         if doc.has_annotation("SENT_START"):
             sent_ids = numpy.cumsum(doc.to_array(SENT_START) == 1)
             valid &= sent_ids[last] == sent_ids[starts]
-        per_doc.append(
-            numpy.stack([numpy.broadcast_to(starts, ends.shape)[valid], ends[valid]], 1)
-        )
+        per_doc.append(numpy.stack([numpy.broadcast_to(starts, ends.shape)[valid], ends[valid]], 1))
     lengths = numpy.asarray([len(spans) for spans in per_doc], dtype="int32")
     data = numpy.concatenate(per_doc) if per_doc else numpy.zeros((0, 2), "int32")
-    return Ragged(ops.asarray2i(data), ops.asarray1i(lengths))
+    return Ragged(ops.asarray2i(cast(Ints2d, data)), ops.asarray1i(cast(Ints1d, lengths)))
 
 
 @registry.misc("spacy_spanbert.sentence_ngram_suggester.v1")
@@ -53,7 +52,6 @@ def build_sentence_ngram_suggester(min_size: int, max_size: int) -> Suggester:
     """Suggest spans of min_size..max_size tokens that do not cross a sentence boundary."""
     if min_size < 1 or max_size < min_size:
         raise ValueError(
-            f"Need 1 <= min_size <= max_size, got min_size={min_size}, "
-            f"max_size={max_size}."
+            f"Need 1 <= min_size <= max_size, got min_size={min_size}, max_size={max_size}."
         )
     return partial(sentence_ngram_suggester, min_size=min_size, max_size=max_size)

@@ -5,12 +5,13 @@ spaCy's `TrainablePipe.from_disk` lets the reader's own exception through: a tru
 Both components of this package read their files through `component_from_disk`.
 """
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Union
+from typing import Any, Callable, Dict, Union
 
 from spacy import util
-from spacy.pipeline.trainable_pipe import TrainablePipe
 from spacy.pipeline.pipe import deserialize_config
+from spacy.pipeline.trainable_pipe import TrainablePipe
 
 Reader = Callable[[Path], Any]
 

@@ -6,7 +6,7 @@ rate). Heads, ours and spaCy's (`spancat`, `ner`), learn at the optimizer's rate
 encoder, inline or shared through listeners, at `encoder_lr_scale` times it.
 """
 
-from typing import Tuple
+from typing import Tuple, cast
 
 from thinc.api import Optimizer
 from thinc.types import FloatsXd
@@ -29,6 +29,12 @@ class ScaledOptimizer:
         self, key: Tuple[int, str], weights: FloatsXd, gradient: FloatsXd, *, lr_scale: float = 1.0
     ) -> Tuple[FloatsXd, FloatsXd]:
         return self.optimizer(key, weights, gradient, lr_scale=lr_scale * self.scale)
+
+
+def scaled(optimizer: Optimizer, scale: float) -> Optimizer:
+    """`optimizer` stepping at `scale` times its rate, typed as what thinc's
+    `Model.finish_update` and spaCy's `update` take (they only call it)."""
+    return cast(Optimizer, ScaledOptimizer(optimizer, scale))
 
 
 def validate_encoder_lr_scale(scale: float, component: str) -> float:

@@ -4,8 +4,9 @@ Components that use a `spacy-transformers.TransformerListener.v1` share its sing
 forward pass, as with spacy-transformers' own `transformer` component.
 """
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Union
+from typing import Callable, Dict, List, Optional, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -15,8 +16,9 @@ from spacy_transformers.data_classes import FullTransformerBatch
 from spacy_transformers.pipeline_component import DOC_EXT_ATTR, Transformer
 from thinc.api import Config, Model, Optimizer
 
-from .encoder_lr import DEFAULT_ENCODER_LR_SCALE, ScaledOptimizer, validate_encoder_lr_scale
-from .serialization import component_from_disk
+from ..pipeline.files import component_from_disk
+from .learning_rate import DEFAULT_ENCODER_LR_SCALE, scaled, validate_encoder_lr_scale
+from .model import ENCODER_ARCHITECTURE
 
 DEFAULT_CONFIG_STR = f"""
 [spanbert]
@@ -27,7 +29,7 @@ encoder_lr_scale = {DEFAULT_ENCODER_LR_SCALE}
 @annotation_setters = "spacy-transformers.null_annotation_setter.v1"
 
 [spanbert.model]
-@architectures = "spacy_spanbert.SpanBertEncoder.v1"
+@architectures = "{ENCODER_ARCHITECTURE}"
 name = "SpanBERT/spanbert-base-cased"
 tokenizer_config = {{"use_fast": true}}
 transformer_config = {{}}
@@ -42,9 +44,7 @@ stride = 96
 DEFAULT_CONFIG = Config().from_str(DEFAULT_CONFIG_STR)["spanbert"]
 
 
-@Language.factory(
-    "spanbert", assigns=[f"doc._.{DOC_EXT_ATTR}"], default_config=DEFAULT_CONFIG
-)
+@Language.factory("spanbert", assigns=[f"doc._.{DOC_EXT_ATTR}"], default_config=DEFAULT_CONFIG)
 def make_spanbert(
     nlp: Language,
     name: str,
@@ -56,7 +56,7 @@ def make_spanbert(
     """The shared SpanBERT encoder; `[components.spanbert.model.name]` picks the weights.
 
     encoder_lr_scale (float): The encoder's learning rate as a multiple of the
-        optimizer's, which the listening heads get (see `spacy_spanbert.encoder_lr`).
+        optimizer's, which the listening heads get (see `spacy_spanbert.encoder.learning_rate`).
     """
     return SpanBertTransformer(
         nlp.vocab,
@@ -85,22 +85,22 @@ class SpanBertTransformer(Transformer):
         super().__init__(
             vocab, model, set_extra_annotations, name=name, max_batch_items=max_batch_items
         )
-        self.cfg["encoder_lr_scale"] = validate_encoder_lr_scale(encoder_lr_scale, name)
+        self.encoder_lr_scale = validate_encoder_lr_scale(encoder_lr_scale, name)
 
     def update(
         self,
-        examples: List[Example],
+        examples: Iterable[Example],
         *,
         drop: float = 0.0,
         sgd: Optional[Optimizer] = None,
         losses: Optional[Dict[str, float]] = None,
     ) -> Dict[str, float]:
         # With `sgd`, the last listener's backprop steps the encoder directly.
-        scaled = None if sgd is None else ScaledOptimizer(sgd, self.cfg["encoder_lr_scale"])
-        return super().update(examples, drop=drop, sgd=scaled, losses=losses)
+        encoder_sgd = None if sgd is None else scaled(sgd, self.encoder_lr_scale)
+        return super().update(examples, drop=drop, sgd=encoder_sgd, losses=losses)
 
     def finish_update(self, sgd: Optimizer) -> None:
-        self.model.finish_update(ScaledOptimizer(sgd, self.cfg["encoder_lr_scale"]))
+        self.model.finish_update(scaled(sgd, self.encoder_lr_scale))
 
     def from_disk(
         self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Dict
 
 import srsly
+import torch
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 from spacy.util import SimpleFrozenDict
@@ -74,9 +75,9 @@ class SafetensorsHFShim(HFShim):
             )
         config = BertConfig.from_dict(msg["config"])
         tokenizer = _tokenizer_from_files(msg["tokenizer"], msg["use_fast"])
-        transformer = BertModel(config)
+        with torch.device(get_torch_default_device()):
+            transformer = BertModel(config)
         transformer.load_state_dict(load_safetensors(msg["state"]))
-        transformer.to(get_torch_default_device())
         self._hfmodel = HFObjects(
             tokenizer,
             transformer,

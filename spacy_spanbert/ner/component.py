@@ -1,9 +1,9 @@
 """`spanbert_ner`: named entities from scored candidate spans, written to `doc.ents`."""
 
 import warnings
-from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union, cast
 
 import numpy
 from spacy import Errors
@@ -11,19 +11,23 @@ from spacy.attrs import ENT_IOB
 from spacy.language import Language
 from spacy.pipeline.trainable_pipe import TrainablePipe
 from spacy.scorer import get_ner_prf
-from spacy.tokens import Doc, Span, SpanGroup
+from spacy.tokens import Doc, Span, SpanGroup, Token
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate, to_numpy
-from thinc.types import Floats2d, Ragged
+from thinc.types import Floats1d, Floats2d, Ragged
 
-from ..encoder_lr import DEFAULT_ENCODER_LR_SCALE, ScaledOptimizer, validate_encoder_lr_scale
-from ..serialization import component_from_disk
-from ..suggesters import build_sentence_ngram_suggester
+from ..encoder import (
+    DEFAULT_ENCODER_LR_SCALE,
+    TOK2VEC_ARCHITECTURE,
+    scaled,
+    validate_encoder_lr_scale,
+)
+from ..pipeline import build_sentence_ngram_suggester, component_from_disk
 from .decoding import best_labels, greedy_non_overlapping
-from .targets import candidate_targets, column_log_priors
+from .targets import LabelStatistics, candidate_targets, column_log_priors, label_statistics
 
-DEFAULT_MODEL_CONFIG = """
+DEFAULT_MODEL_CONFIG = f"""
 [model]
 @architectures = "spacy_spanbert.SpanBertNER.v1"
 max_span_width = 10
@@ -33,12 +37,12 @@ hidden_size = 150
 dropout = 0.1
 
 [model.tok2vec]
-@architectures = "spacy_spanbert.SpanBertTok2Vec.v1"
+@architectures = "{TOK2VEC_ARCHITECTURE}"
 name = "SpanBERT/spanbert-base-cased"
-tokenizer_config = {"use_fast": true}
-transformer_config = {}
+tokenizer_config = {{"use_fast": true}}
+transformer_config = {{}}
 mixed_precision = false
-grad_scaler_config = {}
+grad_scaler_config = {{}}
 grad_factor = 1.0
 
 [model.tok2vec.get_spans]
@@ -50,7 +54,9 @@ stride = 96
 @layers = "reduce_mean.v1"
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
-IOB_BEGIN, IOB_INSIDE = 3, 1
+# Token.ent_iob codes: 0 missing, 1 "I", 2 "O", 3 "B".
+IOB_INSIDE = Token.iob_strings().index("I")
+IOB_BEGIN = Token.iob_strings().index("B")
 
 
 @Language.factory(
@@ -91,7 +97,7 @@ def make_spanbert_ner(
     scores_key (str): `doc.spans[scores_key]` holds the entities this component
         predicted, with their probabilities in `.attrs["scores"]`.
     encoder_lr_scale (float): An inline encoder's learning rate as a multiple of the
-        optimizer's, which the span head gets (see `spacy_spanbert.encoder_lr`).
+        optimizer's, which the span head gets (see `spacy_spanbert.encoder.learning_rate`).
         A listener's encoder follows its own component's setting.
     """
     return SpanBertNER(
@@ -125,6 +131,14 @@ class SpanBertNER(TrainablePipe):
         encoder_lr_scale: float = DEFAULT_ENCODER_LR_SCALE,
         scorer: Optional[Callable] = get_ner_prf,
     ) -> None:
+        """Create the component; see `make_spanbert_ner` for the settings.
+
+        vocab (Vocab): The pipeline's vocabulary.
+        model (Model[Tuple[List[Doc], Ragged], Floats2d]): The span model, which
+            declares its `max_span_width` (spacy_spanbert.SpanBertNER.v1).
+        name (str): The component's name in the pipeline.
+        scorer (Optional[Callable]): Scores the component's entities.
+        """
         if "max_span_width" not in model.attrs:
             raise ValueError(
                 f"'{name}' needs a span model that declares its max_span_width, such "
@@ -147,23 +161,30 @@ class SpanBertNER(TrainablePipe):
 
     @property
     def max_span_width(self) -> int:
+        """The longest candidate span, in tokens."""
         return int(self.model.attrs["max_span_width"])
 
     @property
     def labels(self) -> Tuple[str, ...]:
+        """The entity labels, in the order of the output columns."""
         return tuple(self.cfg["labels"])
 
     @property
     def label_data(self) -> List[str]:
+        """The labels, as `spacy init labels` saves them."""
         return list(self.labels)
 
     def add_label(self, label: str) -> int:
-        """Add an entity label; only before the output layer is sized at initialize."""
+        """Add an entity label; only before the output layer is sized at initialize.
+
+        label (str): The label to add.
+        RETURNS (int): 0 if the label is already present, otherwise 1.
+        """
         if not isinstance(label, str):
             raise ValueError(Errors.E187)
         if label in self.labels:
             return 0
-        if self.model.get_ref("scorer").has_dim("nO"):
+        if self.model.get_ref("output").has_dim("nO"):
             raise ValueError(
                 f"Can't add label '{label}' to '{self.name}' after initialize: its "
                 "output layer is sized for its labels. Add labels before initialize."
@@ -173,7 +194,12 @@ class SpanBertNER(TrainablePipe):
         return 1
 
     def predict(self, docs: Iterable[Doc]) -> Tuple[Ragged, Floats2d]:
-        """Candidate spans per doc and, for each, probabilities over labels + none."""
+        """Score every candidate span of the docs, without modifying them.
+
+        docs (Iterable[Doc]): The docs to predict.
+        RETURNS (Tuple[Ragged, Floats2d]): The candidate spans per doc and, for each,
+            probabilities over the labels and "no entity" (last column).
+        """
         docs = list(docs)
         candidates = self.suggester(docs, ops=self.model.ops)
         if candidates.dataXd.shape[0] == 0:
@@ -183,6 +209,12 @@ class SpanBertNER(TrainablePipe):
     def set_annotations(
         self, docs: Iterable[Doc], candidates_probs: Tuple[Ragged, Floats2d]
     ) -> None:
+        """Write the best non-overlapping entities to `doc.ents`, and them with their
+        probabilities to `doc.spans[scores_key]`.
+
+        docs (Iterable[Doc]): The docs to modify.
+        candidates_probs (Tuple[Ragged, Floats2d]): What `predict` returned for them.
+        """
         candidates, probs = candidates_probs
         spans = to_numpy(candidates.dataXd)
         lengths = to_numpy(candidates.lengths)
@@ -192,7 +224,7 @@ class SpanBertNER(TrainablePipe):
             rows = offset + numpy.flatnonzero(keep[offset : offset + n_candidates])
             offset += n_candidates
             iob = doc.to_array(ENT_IOB)
-            preset = (iob == IOB_BEGIN) | (iob == IOB_INSIDE)
+            preset = (iob == IOB_BEGIN) | (iob == IOB_INSIDE)  # entities set before
             kept = rows[greedy_non_overlapping(spans[rows], best_p[rows], preset)]
             ents = [
                 Span(doc, int(start), int(end), label=self.labels[best[row]])
@@ -211,6 +243,15 @@ class SpanBertNER(TrainablePipe):
         sgd: Optional[Optimizer] = None,
         losses: Optional[Dict[str, float]] = None,
     ) -> Dict[str, float]:
+        """Learn from a batch of examples: score their candidates, backpropagate the
+        loss, and step the optimizer if given.
+
+        examples (Iterable[Example]): The batch.
+        drop (float): The dropout rate.
+        sgd (Optional[Optimizer]): The optimizer; None only accumulates gradients.
+        losses (Optional[Dict[str, float]]): Running losses, updated in place.
+        RETURNS (Dict[str, float]): The updated losses.
+        """
         if losses is None:
             losses = {}
         losses.setdefault(self.name, 0.0)
@@ -231,9 +272,12 @@ class SpanBertNER(TrainablePipe):
 
     def finish_update(self, sgd: Optimizer) -> None:
         """Update the span head at the optimizer's rate and an inline encoder at
-        `encoder_lr_scale` times it."""
+        `encoder_lr_scale` times it.
+
+        sgd (Optimizer): The optimizer.
+        """
         encoder = self.model.get_ref("tok2vec")
-        encoder.finish_update(ScaledOptimizer(sgd, self.cfg["encoder_lr_scale"]))
+        encoder.finish_update(scaled(sgd, self.cfg["encoder_lr_scale"]))
         encoder_ids = {node.id for node in encoder.walk()}
         for node in self.model.walk():
             if node.id not in encoder_ids:
@@ -246,7 +290,13 @@ class SpanBertNER(TrainablePipe):
         self, examples: Iterable[Example], candidates_probs: Tuple[Ragged, Floats2d]
     ) -> Tuple[float, Floats2d]:
         """Weighted mean cross-entropy over the candidates, and its gradient for the
-        softmax."""
+        softmax.
+
+        examples (Iterable[Example]): The batch the candidates come from.
+        candidates_probs (Tuple[Ragged, Floats2d]): The candidates and their
+            probabilities, as `predict` returns them.
+        RETURNS (Tuple[float, Floats2d]): The loss and its gradient.
+        """
         candidates, probs = candidates_probs
         ops = self.model.ops
         targets, weights = candidate_targets(
@@ -261,17 +311,22 @@ class SpanBertNER(TrainablePipe):
         ).astype("float32")
         rows = numpy.arange(len(targets))
         norm = max(float(weights.sum()), 1.0)
-        target_p = to_numpy(probs)[rows, targets]
-        loss = float(-(weights * numpy.log(numpy.maximum(target_p, 1e-8))).sum() / norm)
-        one_hot = numpy.zeros(probs.shape, dtype="float32")
-        one_hot[rows, targets] = 1.0
-        d_probs = (probs - ops.asarray2f(one_hot)) * ops.asarray2f(weights[:, None] / norm)
-        return loss, d_probs
+        d_probs = to_numpy(probs).copy()
+        loss = float(-(weights * numpy.log(numpy.maximum(d_probs[rows, targets], 1e-8))).sum())
+        # The gradient of cross-entropy through a softmax: probabilities minus one-hot.
+        d_probs[rows, targets] -= 1.0
+        d_probs *= weights[:, None] / norm
+        return loss / norm, ops.asarray2f(cast(Floats2d, d_probs))
 
     def from_disk(
         self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()
     ) -> "SpanBertNER":
-        """Load the component; a missing or damaged file is named in the error."""
+        """Load the component; a missing or damaged file is named in the error.
+
+        path (Union[str, Path]): The component's directory.
+        exclude (Iterable[str]): Fields not to load.
+        RETURNS (SpanBertNER): The component.
+        """
         component_from_disk(self, path, exclude)
         return self
 
@@ -282,27 +337,34 @@ class SpanBertNER(TrainablePipe):
         nlp: Optional[Language] = None,
         labels: Optional[List[str]] = None,
     ) -> None:
-        """Take labels from `labels` or the examples' entities; size the model and start
-        its output at the class prior of the training candidates."""
+        """Take the labels, size the model and start its output at the class prior of
+        the training candidates.
+
+        get_examples (Callable[[], Iterable[Example]]): The training examples.
+        nlp (Optional[Language]): The pipeline; not used.
+        labels (Optional[List[str]]): The labels; taken from the examples' entities
+            when not given.
+        """
         validate_get_examples(get_examples, "SpanBertNER.initialize")
         for label in labels or []:
             self.add_label(label)
-        sample: List[Example] = []
-        n_ents = n_too_wide = n_candidates = 0
-        label_counts: Counter = Counter()
-        has_span_groups = False
-        for eg in get_examples():
-            has_span_groups |= any(len(group) for group in eg.reference.spans.values())
-            for ent in eg.reference.ents:
-                if labels is None:
-                    self.add_label(ent.label_)
-                n_ents += 1
-                n_too_wide += len(ent) > self.max_span_width
-                label_counts[ent.label_] += len(ent) <= self.max_span_width
-            n_candidates += int(self.suggester([eg.predicted], ops=self.model.ops).lengths.sum())
-            if len(sample) < 10:
-                sample.append(eg)
-        if not n_ents and has_span_groups:
+        stats = label_statistics(get_examples(), self.suggester, self.max_span_width)
+        if labels is None:
+            for label in stats.label_counts:
+                self.add_label(label)
+        self._check_labels(stats)
+        docs = [eg.predicted for eg in stats.sample if len(eg.predicted)]
+        if not docs:
+            docs = [Doc(self.vocab, words=["initialize"])]
+        candidates = self.suggester(docs, ops=self.model.ops)
+        Y = self.model.ops.alloc2f(candidates.dataXd.shape[0], len(self.labels) + 1)
+        self.model.initialize(X=(docs, candidates), Y=Y)
+        self._start_at_class_prior(stats)
+
+    def _check_labels(self, stats: LabelStatistics) -> None:
+        """Stop on training data this component can't learn from; warn on entities it
+        can't predict."""
+        if not stats.n_entities and stats.has_span_groups:
             raise ValueError(
                 f"'{self.name}' learns doc.ents, which never overlap, but the training "
                 "examples have none: their gold spans are in doc.spans, where spans may "
@@ -316,18 +378,19 @@ class SpanBertNER(TrainablePipe):
                 "have no doc.ents and no labels were given. Pass labels through "
                 f"[initialize.components.{self.name}.labels] or train on data with entities."
             )
-        if n_too_wide:
+        if stats.n_too_wide:
             warnings.warn(
-                f"{n_too_wide} of {n_ents} gold entities are longer than "
+                f"{stats.n_too_wide} of {stats.n_entities} gold entities are longer than "
                 f"max_span_width={self.max_span_width} tokens; '{self.name}' can't "
-                "predict them. Raise the model's max_span_width to cover them."
+                "predict them. Raise the model's max_span_width to cover them.",
+                stacklevel=2,
             )
-        docs = [eg.predicted for eg in sample if len(eg.predicted)]
-        if not docs:
-            docs = [Doc(self.vocab, words=["initialize"])]
-        candidates = self.suggester(docs, ops=self.model.ops)
-        Y = self.model.ops.alloc2f(candidates.dataXd.shape[0], len(self.labels) + 1)
-        self.model.initialize(X=(docs, candidates), Y=Y)
-        counts = numpy.asarray([label_counts[label] for label in self.labels], dtype="int64")
-        priors = column_log_priors(counts, n_candidates, self.cfg["negative_weight"])
-        self.model.get_ref("scorer").layers[-1].set_param("b", self.model.ops.asarray1f(priors))
+
+    def _start_at_class_prior(self, stats: LabelStatistics) -> None:
+        """Set the output bias to the log class prior of the training candidates, so
+        the first predictions are the prior (see `column_log_priors`)."""
+        counts = numpy.asarray([stats.label_counts[label] for label in self.labels], dtype="int64")
+        priors = column_log_priors(counts, stats.n_candidates, self.cfg["negative_weight"])
+        self.model.get_ref("output").set_param(
+            "b", self.model.ops.asarray1f(cast(Floats1d, priors))
+        )

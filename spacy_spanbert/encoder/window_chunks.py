@@ -18,21 +18,17 @@ from spacy_transformers.data_classes import WordpieceBatch
 from thinc.api import Model
 from thinc.layers.pytorchwrapper import forward as pytorch_forward
 
+from ..layers.prediction_only import no_backprop
+
 PREDICT_CHUNK_WINDOWS = 16
 
 
-def predict_in_window_chunks(wrapper: Model, chunk_size: int = PREDICT_CHUNK_WINDOWS) -> None:
-    """Make the HF wrapper layer of a TransformerModel (spacy-transformers' HFWrapper)
-    predict `chunk_size` windows at a time. The wrapper stays in place, since
-    TransformerModel reaches into its shim; only its forward function changes."""
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}.")
-    wrapper.attrs["predict_chunk_windows"] = chunk_size
-    wrapper._func = chunked_forward
-
-
-def chunked_forward(model: Model, wordpieces: WordpieceBatch, is_train: bool) -> Tuple[Any, Callable]:
-    """HFWrapper's forward, by chunks of windows sorted by length when not training."""
+def window_chunked_forward(
+    model: Model, wordpieces: WordpieceBatch, is_train: bool
+) -> Tuple[Any, Callable]:
+    """thinc's PyTorch wrapper forward (what spacy-transformers' HFWrapper runs), by
+    chunks of `model.attrs["predict_chunk_windows"]` windows sorted by length when
+    not training."""
     size = model.attrs["predict_chunk_windows"]
     if is_train:
         return pytorch_forward(model, wordpieces, is_train)
@@ -48,7 +44,7 @@ def chunked_forward(model: Model, wordpieces: WordpieceBatch, is_train: bool) ->
         key: _merge([output[key] for output in outputs], width, batch_order)
         for key in outputs[0].keys()
     }
-    return type(outputs[0])(**merged), _no_backprop
+    return type(outputs[0])(**merged), no_backprop("The encoder")
 
 
 def _rows(wordpieces: WordpieceBatch, rows: numpy.ndarray) -> WordpieceBatch:
@@ -56,11 +52,16 @@ def _rows(wordpieces: WordpieceBatch, rows: numpy.ndarray) -> WordpieceBatch:
     n = int(max(wordpieces.lengths[row] for row in rows))
     return WordpieceBatch(
         strings=[wordpieces.strings[row] for row in rows],
-        input_ids=wordpieces.input_ids[rows, :n],
-        attention_mask=wordpieces.attention_mask[rows, :n],
+        input_ids=_cut(wordpieces.input_ids, rows, n),
+        attention_mask=_cut(wordpieces.attention_mask, rows, n),
         lengths=[wordpieces.lengths[row] for row in rows],
-        token_type_ids=None if wordpieces.token_type_ids is None else wordpieces.token_type_ids[rows, :n],
+        token_type_ids=_cut(wordpieces.token_type_ids, rows, n),
     )
+
+
+def _cut(array: Any, rows: numpy.ndarray, n: int) -> Any:
+    """The rows of a (windows, wordpieces) array, its first n wordpieces; None stays None."""
+    return None if array is None else array[rows, :n]
 
 
 def _merge(parts: list, width: int, batch_order: torch.Tensor) -> Any:
@@ -82,7 +83,3 @@ def _pad_wordpiece_axes(tensor: torch.Tensor, width: int) -> torch.Tensor:
         extra = width - tensor.shape[-1]
         return torch.nn.functional.pad(tensor, (0, extra, 0, extra))
     return tensor
-
-
-def _no_backprop(d_output: Any) -> Any:
-    raise ValueError("The encoder computes no gradient outside training (is_train=False).")

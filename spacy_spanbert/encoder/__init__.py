@@ -1,0 +1,29 @@
+"""The SpanBERT encoder: the `spanbert` component, its thinc model, and how its
+weights are loaded, saved, run and trained."""
+
+from .component import SpanBertTransformer, make_spanbert
+from .fork_safety import register_fork_handler
+from .learning_rate import (
+    DEFAULT_ENCODER_LR_SCALE,
+    ScaledOptimizer,
+    scaled,
+    validate_encoder_lr_scale,
+)
+from .loading import EncoderLoadError, UnsupportedEncoderError, load_encoder
+from .model import ENCODER_ARCHITECTURE, TOK2VEC_ARCHITECTURE, SpanBertTransformerModel
+
+__all__ = [
+    "DEFAULT_ENCODER_LR_SCALE",
+    "ENCODER_ARCHITECTURE",
+    "TOK2VEC_ARCHITECTURE",
+    "EncoderLoadError",
+    "ScaledOptimizer",
+    "SpanBertTransformer",
+    "SpanBertTransformerModel",
+    "UnsupportedEncoderError",
+    "load_encoder",
+    "make_spanbert",
+    "register_fork_handler",
+    "scaled",
+    "validate_encoder_lr_scale",
+]
