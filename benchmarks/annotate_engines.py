@@ -1,6 +1,6 @@
 """docs/s and words/s of `annotate` with the local and the Ray engine, side by side.
 
-    python benchmarks/annotate_engines.py MODEL [--docs 4000] [--shards 4] [--batch-size 64]
+    python -m benchmarks.annotate_engines MODEL [--docs 4000] [--shards 4] [--batch-size 64]
 
 Writes `--docs` JSON lines records (1 to 4 news sentences each, seed 0) in `--shards`
 files to a temporary directory, then runs `python -m spacy_spanbert annotate` once per
@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import List, Tuple
 
 import typer
-from memory import SENTENCES
+
+from .memory import SENTENCES
+from .tables import row
 
 SETTINGS: List[Tuple[str, List[str]]] = [
     ("local, n_process 1", ["--engine", "local", "--n-process", "1"]),
@@ -55,9 +57,8 @@ def main(model: str, docs: int = 4000, shards: int = 4, batch_size: int = 64) ->
         inputs = Path(tmp) / "input"
         inputs.mkdir()
         n_words = write_shards(inputs, docs, shards)
-        print(
-            f"model {model}; {docs} docs, {n_words} words in {shards} shards; batch size {batch_size}\n"
-        )
+        print(f"model {model}; {docs} docs, {n_words} words in {shards} shards; ", end="")
+        print(f"batch size {batch_size}\n")
         print("| engine | seconds | docs/s | words/s | records out |")
         print("|---|---:|---:|---:|---:|")
         for name, options in SETTINGS:
@@ -81,10 +82,8 @@ def main(model: str, docs: int = 4000, shards: int = 4, batch_size: int = 64) ->
             seconds = time.perf_counter() - start
             paths = [output] if output.is_file() else sorted(output.rglob("*.jsonl"))
             n_out = sum(1 for path in paths for _ in path.open(encoding="utf8"))
-            print(
-                f"| {name} | {seconds:.1f} | {docs / seconds:,.1f} | {n_words / seconds:,.0f} | {n_out:,} |",
-                flush=True,
-            )
+            rate = f"{docs / seconds:,.1f} | {n_words / seconds:,.0f}"
+            print(row(name, f"{seconds:.1f}", rate, f"{n_out:,}"), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Run the three NER systems side by side and print the comparison as Markdown tables.
 
-    python benchmarks/compare.py CORPORA_DIR [--corpora conll2003 --corpora wnut17]
-        [--epochs conll2003=1 --epochs wnut17=3] [--seeds 0] [--work benchmarks/results]
+    python -m benchmarks.compare CORPORA_DIR [--corpora conll2003 --corpora wnut17]
+        [--epochs conll2003=1 --epochs wnut17=3] [--seeds 0] [--work benchmarks/runs/compare]
 
 CORPORA_DIR holds the raw corpora (`conll2003/`, `wnut17/`; e.g. ../shared/corpora or
 the project's assets/). Systems, all on the same encoder (`--encoder`):
@@ -24,10 +24,13 @@ from typing import Any, Dict, List, Optional
 
 import typer
 
+from .tables import row
+
 ROOT = Path(__file__).resolve().parent.parent
-SYSTEMS_DIR = Path(__file__).resolve().parent / "systems"
-SPACY_SCRIPT = SYSTEMS_DIR / "spacy_pipeline.py"
-HF_SCRIPT = SYSTEMS_DIR / "hf_token_classification.py"
+# Each phase runs in its own process: `python -m MODULE COMMAND ...` from ROOT.
+SPACY_SCRIPT = [sys.executable, "-m", "benchmarks.systems.spacy_pipeline"]
+HF_SCRIPT = [sys.executable, "-m", "benchmarks.systems.hf_token_classification"]
+MEMORY_SCRIPT = [sys.executable, "-m", "benchmarks.memory"]
 # name -> config for the spaCy systems; the HF system has its own script.
 SPACY_SYSTEMS = {
     "spanbert_ner": ROOT / "configs/spanbert_ner.cfg",
@@ -66,29 +69,15 @@ def train_and_evaluate(
     paths = [str(data / "train.spacy"), str(data / "dev.spacy")]
     common = ["--encoder", encoder, "--epochs", str(epochs), "--seed", str(seed)]
     if system in SPACY_SYSTEMS:
-        train = [
-            sys.executable,
-            str(SPACY_SCRIPT),
-            "train",
-            str(SPACY_SYSTEMS[system]),
-            *paths,
-            str(run_dir),
-        ]
         script = SPACY_SCRIPT
+        train = [*script, "train", str(SPACY_SYSTEMS[system]), *paths, str(run_dir)]
     else:
-        train = [sys.executable, str(HF_SCRIPT), "train", *paths, str(run_dir)]
         script = HF_SCRIPT
+        train = [*script, "train", *paths, str(run_dir)]
     trained = run_phase(run_dir / "train.json", train + common)
+    dev_test = [str(data / "dev.spacy"), str(data / "test.spacy")]
     scores = run_phase(
-        run_dir / "evaluate.json",
-        [
-            sys.executable,
-            str(script),
-            "evaluate",
-            trained["model"],
-            str(data / "dev.spacy"),
-            str(data / "test.spacy"),
-        ],
+        run_dir / "evaluate.json", [*script, "evaluate", trained["model"], *dev_test]
     )
     return {"train": trained, "evaluate": scores}
 
@@ -101,23 +90,22 @@ def measure_speed(
         return {
             "speed": run_phase(
                 run_dir / "speed.json",
-                [sys.executable, str(SPACY_SCRIPT), "speed", model, str(test), *limit],
+                [*SPACY_SCRIPT, "speed", model, str(test), *limit],
             ),
             "profile": run_phase(
                 run_dir / "profile.json",
-                [sys.executable, str(SPACY_SCRIPT), "profile", model, str(test)],
+                [*SPACY_SCRIPT, "profile", model, str(test)],
             ),
         }
     return {
         "speed": run_phase(
             run_dir / "speed.json",
-            [sys.executable, str(HF_SCRIPT), "speed", model, str(test), *limit],
+            [*HF_SCRIPT, "speed", model, str(test), *limit],
         ),
         "pipeline_speed": run_phase(
             run_dir / "pipeline_speed.json",
             [
-                sys.executable,
-                str(HF_SCRIPT),
+                *HF_SCRIPT,
                 "speed",
                 model,
                 str(test),
@@ -211,15 +199,12 @@ def speed_table(results: Dict[str, Any]) -> str:
         )
     profiles = [(s, m["profile"]) for s, m in results["speed"].items() if "profile" in m]
     if profiles:
-        lines += [
-            "",
-            "| system | profiled sentences | encoder forward | span head | rest (tokenization, alignment, Doc) |",
-            "|---|---|---|---|---|",
-        ]
+        groups = list(profiles[0][1]["shares"])
+        lines += ["", "| system | profiled sentences | " + " | ".join(groups) + " |"]
+        lines.append("|---|---|" + "---|" * len(groups))
         for system, p in profiles:
-            lines.append(
-                f"| {system} | {p['sentences']} | {pct(p['encoder_share'])}% | {pct(p['span_head_share'])}% | {pct(p['other_share'])}% |"
-            )
+            shares = " | ".join(f"{pct(p['shares'][group])}%" for group in groups)
+            lines.append(f"| {system} | {p['sentences']} | {shares} |")
     return "\n".join(lines)
 
 
@@ -227,8 +212,9 @@ def long_docs_table(results: Dict[str, Any]) -> str:
     lines = ["| system | tokens | words/s | peak RSS growth (MiB) |", "|---|---:|---:|---:|"]
     for system, measured in results["long_docs"].items():
         for r in measured["rows"]:
+            growth = r["peak_rss_mib"] - r["rss_before_mib"]
             lines.append(
-                f"| {system} | {r['tokens']:,} | {r['words_per_s']:,.0f} | {r['peak_rss_mib'] - r['rss_before_mib']:,.0f} |"
+                row(system, f"{r['tokens']:,}", f"{r['words_per_s']:,.0f}", f"{growth:,.0f}")
             )
     return "\n".join(lines)
 
@@ -245,7 +231,7 @@ def main(
     speed_corpus: str = "conll2003",
     batch1_limit: int = 1000,
     long_doc_sizes: List[int] = typer.Option([1000, 10000, 100000]),
-    work: Path = ROOT / "benchmarks/results",
+    work: Path = ROOT / "benchmarks/runs/compare",
 ) -> None:
     start = time.perf_counter()
     budget = {corpus: int(n) for corpus, _, n in (item.partition("=") for item in epochs)}
@@ -294,12 +280,13 @@ def main(
         sizes = [arg for size in long_doc_sizes for arg in ("--sizes", str(size))]
         results["long_docs"][system] = run_phase(
             work / speed_corpus / f"seed{seeds[0]}" / system / "long_docs.json",
-            [sys.executable, "benchmarks/memory.py", "long-docs", model, *sizes],
+            [*MEMORY_SCRIPT, "long-docs", model, *sizes],
         )
     results["driver_seconds_this_invocation"] = time.perf_counter() - start
     report = "\n\n".join(
         [
-            f"Encoder {encoder}, epochs {budget}, seeds {seeds}, torch threads 2, {results['versions']}",
+            f"Encoder {encoder}, epochs {budget}, seeds {seeds}, torch threads 2, "
+            f"{results['versions']}",
             "## Accuracy (entity exact match)",
             accuracy_table(results),
             f"## Inference words/s ({speed_corpus} test, gold tokens)",

@@ -1,12 +1,13 @@
 """Train and run the joint SpanBERT pipeline on a GPU and report speed and memory.
 
-    python benchmarks/gpu_check.py --gpu-id 0 [--steps 200] [--layers 12 --hidden 768]
+    python -m benchmarks.gpu_check --gpu-id 0 [--steps 200] [--layers 12 --hidden 768]
 
 Builds a random encoder shaped like SpanBERT-base-cased locally (no download: 12
 layers, 768 wide, 512 positions, a 28,996-piece cased vocabulary, laid out like the
 hub repository), trains `configs/spanbert_base_gpu.cfg` (spanbert_ner + spancat on
 one encoder, mixed precision) for --steps updates on the project's sample corpus, and
-prints words/s for training (batches as the config makes them) and for `nlp.pipe`, and peak GPU memory. Random weights:
+prints words/s for training (batches as the config makes them) and for `nlp.pipe`, and
+peak GPU memory. Random weights:
 the speed and memory are real, the accuracy is not. With --gpu-id -1 and a small
 --layers/--hidden it runs on CPU, to check the script itself.
 """
@@ -23,6 +24,8 @@ from spacy.training import Corpus
 from spacy.util import load_config, load_model_from_config, registry
 from tokenizers import BertWordPieceTokenizer
 from transformers import BertConfig, BertModel
+
+from .tables import row
 
 ROOT = Path(__file__).parent.parent
 VOCAB_SIZE = 28996  # bert-base-cased, SpanBERT's vocabulary size
@@ -108,15 +111,18 @@ def main(
     print("| measure | value |")
     print("|---|---|")
     print(f"| encoder | random, {layers} layers, {hidden} wide, vocab {VOCAB_SIZE} |")
-    print(
-        f"| training | {done} updates, {words:,} words, {train_seconds:.1f} s, {words / train_seconds:,.0f} words/s |"
-    )
-    print(
-        f"| nlp.pipe (batch {pipe_batch_size}) | {n_words:,} words, {pipe_seconds:.1f} s, {n_words / pipe_seconds:,.0f} words/s |"
-    )
+    train_rate = f"{words / train_seconds:,.0f} words/s"
+    print(row("training", f"{done} updates, {words:,} words, {train_seconds:.1f} s, {train_rate}"))
+    pipe_rate = f"{n_words / pipe_seconds:,.0f} words/s"
+    pipe_name = f"nlp.pipe (batch {pipe_batch_size})"
+    print(row(pipe_name, f"{n_words:,} words, {pipe_seconds:.1f} s, {pipe_rate}"))
     if gpu_id >= 0:
         print(
-            f"| peak GPU memory | {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB allocated, {torch.cuda.max_memory_reserved() / 2**30:.2f} GiB reserved |"
+            row(
+                "peak GPU memory",
+                f"{torch.cuda.max_memory_allocated() / 2**30:.2f} GiB allocated, "
+                f"{torch.cuda.max_memory_reserved() / 2**30:.2f} GiB reserved",
+            )
         )
 
 

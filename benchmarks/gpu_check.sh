@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python scripts/convert_corpus.py sample assets corpus/sample > /dev/null
-python benchmarks/gpu_check.py --gpu-id "${GPU_ID:-0}" --steps "${STEPS:-200}" "$@"
+python -m benchmarks.gpu_check --gpu-id "${GPU_ID:-0}" --steps "${STEPS:-200}" "$@"

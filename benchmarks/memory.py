@@ -1,7 +1,7 @@
 """Peak memory and speed on long documents, and a leak check over repeated passes.
 
-    python benchmarks/memory.py long-docs MODEL [--sizes 1000 10000 100000] [--threads 2]
-    python benchmarks/memory.py leak MODEL [--passes 10] [--docs 1000] [--threads 2]
+    python -m benchmarks.memory long-docs MODEL [--sizes 1000 10000 100000] [--threads 2]
+    python -m benchmarks.memory leak MODEL [--passes 10] [--docs 1000] [--threads 2]
 
 MODEL is a pipeline directory or package name: this project's (`spanbert_ner`, with
 an inline or shared encoder) or any other, e.g. spaCy's transformer + ner, to compare.
@@ -22,6 +22,8 @@ from typing import List, Optional
 import spacy
 import torch
 import typer
+
+from .tables import header
 
 app = typer.Typer(add_completion=False)
 
@@ -107,10 +109,9 @@ def long_docs(
     """One document of each size, each in its own process."""
     rows = []
     print(f"model {model}, torch threads {threads}\n")
-    print(
-        "| tokens | seconds | words/s | RSS before (MiB) | peak RSS (MiB) | growth (MiB) | growth per 1k tokens (MiB) |"
-    )
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    columns = ["tokens", "seconds", "words/s", "RSS before (MiB)", "peak RSS (MiB)"]
+    columns += ["growth (MiB)", "growth per 1k tokens (MiB)"]
+    print(header(*columns, align="---:"))
     for size in sizes:
         result = subprocess.run(
             [sys.executable, __file__, "one-doc", model, str(size), "--threads", str(threads)],

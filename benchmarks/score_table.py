@@ -1,6 +1,6 @@
 """Print a Markdown table of P/R/F, overall and per type, from `spacy evaluate` JSON.
 
-    python benchmarks/score_table.py "ROW NAME=metrics.json" ...
+    python -m benchmarks.score_table "ROW NAME=metrics.json" ...
 
 Reads entity scores (ents_*) or span scores (spans_<key>_*), whichever the file has.
 """

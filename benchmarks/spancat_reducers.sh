@@ -46,11 +46,11 @@ train() {  # name config corpus-dir dev-file width-overrides...
 mkdir -p "$OUT/runs"
 : > "$OUT/times.txt"
 SPANCAT_W=(--components.spancat.suggester.max_size "$GENIA_W")
-train genia-boundary spancat "$OUT/genia" "$OUT/genia/eval.spacy" "${SPANCAT_W[@]}" --components.spancat.model.reducer.max_width "$GENIA_W"
+train genia-boundary spancat "$OUT/genia" "$OUT/genia/eval.spacy" "${SPANCAT_W[@]}" --components.spancat.model.reducer.max_span_width "$GENIA_W"
 train genia-mean-max spancat_mean_max "$OUT/genia" "$OUT/genia/eval.spacy" "${SPANCAT_W[@]}"
 train wnut17-spanbert-ner spanbert_ner "$OUT/wnut17" "$OUT/wnut17/dev.spacy" --components.spanbert_ner.model.max_span_width "$WNUT_W"
 train wnut17-spancat-boundary spancat "$OUT/wnut17" "$OUT/wnut17/dev.spacy" \
-    --components.spancat.suggester.max_size "$WNUT_W" --components.spancat.model.reducer.max_width "$WNUT_W"
+    --components.spancat.suggester.max_size "$WNUT_W" --components.spancat.model.reducer.max_span_width "$WNUT_W"
 
 echo "== evaluation"
 evaluate() {  # run model split-file output
@@ -65,7 +65,7 @@ for run in wnut17-spanbert-ner wnut17-spancat-boundary; do
         evaluate "$run" model-best "$OUT/wnut17/$split.spacy" "$OUT/runs/$run-$split.json"
     done
 done
-$PY benchmarks/score_table.py \
+$PY -m benchmarks.score_table \
     "GENIA held-out, spancat + SpanBERT boundary reducer=$OUT/runs/genia-boundary-eval.json" \
     "GENIA held-out, spancat + mean_max reducer=$OUT/runs/genia-mean-max-eval.json" \
     "WNUT-17 dev, spanbert_ner=$OUT/runs/wnut17-spanbert-ner-dev.json" \

@@ -8,7 +8,6 @@ its own peak RSS, so loading one system never counts against another.
 """
 
 import json
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,8 +20,7 @@ from spacy.training import Example
 from spacy.training.batchers import configure_minibatch_by_words
 from spacy.vocab import Vocab
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from memory import peak_rss_mib  # noqa: E402  (benchmarks/memory.py)
+from ..memory import peak_rss_mib
 
 # (start token, end token, label) per sentence
 Entities = List[Tuple[int, int, str]]

@@ -1,8 +1,8 @@
 """Hugging Face token classification: system 3 of the comparison.
 
-    python benchmarks/systems/hf_token_classification.py train TRAIN DEV OUTPUT [--epochs 1] ...
-    python benchmarks/systems/hf_token_classification.py evaluate MODEL DEV TEST --json-out F
-    python benchmarks/systems/hf_token_classification.py speed MODEL TEST --json-out F
+    python -m benchmarks.systems.hf_token_classification train TRAIN DEV OUTPUT [--epochs 1] ...
+    python -m benchmarks.systems.hf_token_classification evaluate MODEL DEV TEST --json-out F
+    python -m benchmarks.systems.hf_token_classification speed MODEL TEST --json-out F
 
 The usual recipe outside spaCy: `AutoModelForTokenClassification` on IOB2 tags, the
 label on each word's first subword (the others ignored, -100), AdamW with linear
@@ -24,7 +24,14 @@ from typing import List
 import spacy
 import torch
 import typer
-from common import (
+from transformers import (
+    AutoModelForTokenClassification,
+    AutoTokenizer,
+    get_linear_schedule_with_warmup,
+    pipeline,
+)
+
+from .common import (
     Entities,
     doc_entities,
     read_docs,
@@ -34,12 +41,6 @@ from common import (
     speed_table,
     timed_annotate,
     write_result,
-)
-from transformers import (
-    AutoModelForTokenClassification,
-    AutoTokenizer,
-    get_linear_schedule_with_warmup,
-    pipeline,
 )
 
 app = typer.Typer(add_completion=False)
@@ -169,7 +170,9 @@ def train(
     train_docs = read_docs(train_path, vocab)
     dev_docs = read_docs(dev_path, vocab)[:dev_limit]
     labels = ["O"] + [
-        f"{p}-{l}" for l in sorted({e.label_ for d in train_docs for e in d.ents}) for p in "BI"
+        f"{prefix}-{label}"
+        for label in sorted({e.label_ for d in train_docs for e in d.ents})
+        for prefix in "BI"
     ]
     label_ids = {label: i for i, label in enumerate(labels)}
     tokenizer = AutoTokenizer.from_pretrained(encoder)

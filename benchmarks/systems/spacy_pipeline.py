@@ -1,9 +1,9 @@
 """Train, score, time and profile a spaCy pipeline: systems 1 and 2 of the comparison.
 
-    python benchmarks/systems/spacy_pipeline.py train CONFIG TRAIN DEV OUTPUT [--epochs 1] ...
-    python benchmarks/systems/spacy_pipeline.py evaluate MODEL DEV TEST --json-out F
-    python benchmarks/systems/spacy_pipeline.py speed MODEL TEST --json-out F
-    python benchmarks/systems/spacy_pipeline.py profile MODEL TEST --json-out F
+    python -m benchmarks.systems.spacy_pipeline train CONFIG TRAIN DEV OUTPUT [--epochs 1] ...
+    python -m benchmarks.systems.spacy_pipeline evaluate MODEL DEV TEST --json-out F
+    python -m benchmarks.systems.spacy_pipeline speed MODEL TEST --json-out F
+    python -m benchmarks.systems.spacy_pipeline profile MODEL TEST --json-out F
 
 System 1 is `configs/spanbert_ner.cfg` (this project), system 2 `configs/spacy_ner.cfg`
 (spaCy's `ner` listening to a stock spacy-transformers encoder): the same script runs
@@ -14,15 +14,19 @@ process with a schedule sized to the epoch budget; the trained pipeline is
 
 import cProfile
 import json
-import pstats
 import time
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List
 
 import spacy
 import torch
 import typer
-from common import (
+from spacy.cli.train import train as spacy_train
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from ..profiling import group_shares, seconds_by_module
+from .common import (
     Entities,
     batches_per_epoch,
     doc_entities,
@@ -33,20 +37,8 @@ from common import (
     timed_annotate,
     write_result,
 )
-from spacy.cli.train import train as spacy_train
-from spacy.language import Language
-from spacy.tokens import Doc
 
 app = typer.Typer(add_completion=False)
-
-# Functions that make up spanbert_ner's work after the encoder (they don't nest in
-# one another): candidate spans, span rows, span features + scorer, decoding.
-SPAN_HEAD_FUNCTIONS: List[Tuple[str, str]] = [
-    ("spacy_spanbert/suggesters.py", "sentence_ngram_suggester"),
-    ("spacy_spanbert/layers/span_rows.py", "_doc_spans_forward"),
-    ("spacy_spanbert/layers/span_chunks.py", "forward"),
-    ("spacy_spanbert/ner/pipeline_component.py", "set_annotations"),
-]
 
 
 def pipe_annotator(nlp: Language):
@@ -182,11 +174,8 @@ def profile(
     threads: int = 2,
     json_out: Path = typer.Option(...),
 ) -> None:
-    """Where inference time goes, by cProfile: encoder forward, span head, the rest.
-
-    The encoder is the transformer's top-level forward; the span head is
-    SPAN_HEAD_FUNCTIONS (zero for pipelines without them, e.g. spaCy's ner).
-    """
+    """Where inference time goes, by module (cProfile; see benchmarks.profiling):
+    encoder forward, span head, wordpieces and alignment, the rest."""
     torch.set_num_threads(threads)
     nlp = spacy.load(model)
     sentences = sentence_words(read_docs(test_path, nlp.vocab))[:limit]
@@ -196,38 +185,18 @@ def profile(
     profiler.enable()
     seconds, _ = timed_annotate(annotate, sentences, batch_size, bucketed=True)
     profiler.disable()
-    stats = pstats.Stats(
-        profiler
-    ).stats  # (file, line, name) -> (cc, nc, tottime, cumtime, callers)
-    encoder = max(
-        cumtime
-        for (file, _, name), (_, _, _, cumtime, _) in stats.items()
-        if name == "forward" and "transformers/models/" in file
-    )
-    head = sum(
-        cumtime
-        for (file, _, name), (_, _, _, cumtime, _) in stats.items()
-        if any(
-            file.endswith(suffix) and name == function for suffix, function in SPAN_HEAD_FUNCTIONS
-        )
-    )
+    by_module = seconds_by_module(profiler)
+    shares = group_shares(by_module)
     result = {
         "model": model,
         "sentences": len(sentences),
         "batch_size": batch_size,
         "threads": threads,
         "seconds": seconds,
-        "encoder_forward_s": encoder,
-        "span_head_s": head,
-        "encoder_share": encoder / seconds,
-        "span_head_share": head / seconds,
-        "other_share": (seconds - encoder - head) / seconds,
+        "shares": shares,
+        "seconds_by_module": dict(sorted(by_module.items(), key=lambda item: -item[1])),
     }
-    print(
-        f"encoder {100 * result['encoder_share']:.1f}%, span head {100 * result['span_head_share']:.1f}%, "
-        f"other {100 * result['other_share']:.1f}%",
-        flush=True,
-    )
+    print(", ".join(f"{group} {100 * share:.1f}%" for group, share in shares.items()), flush=True)
     write_result(json_out, result)
 
 

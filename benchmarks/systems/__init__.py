@@ -1,0 +1,1 @@
+"""The NER systems the comparison trains, scores and times, one module each."""
