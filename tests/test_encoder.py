@@ -35,8 +35,9 @@ def test_entry_points_resolve_in_fresh_process(tiny_bert):
         spacy.registry.architectures.get("spacy_spanbert.SpanBoundaryReducer.v1")
         spacy.registry.misc.get("spacy_spanbert.sentence_ngram_suggester.v1")
         nlp = spacy.blank("en")
-        nlp.add_pipe("spanbert", config={{"model": {{"name": {str(tiny_bert)!r}}}}})
-        nlp.add_pipe("spanbert_ner", config={{"model": {{"tok2vec": {{"name": {str(tiny_bert)!r}}}}}}})
+        encoder = {str(tiny_bert)!r}
+        nlp.add_pipe("spanbert", config={{"model": {{"name": encoder}}}})
+        nlp.add_pipe("spanbert_ner", config={{"model": {{"tok2vec": {{"name": encoder}}}}}})
         print(",".join(nlp.pipe_names))
         """
     )
