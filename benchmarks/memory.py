@@ -114,7 +114,8 @@ def long_docs(
     print(header(*columns, align="---:"))
     for size in sizes:
         result = subprocess.run(
-            [sys.executable, __file__, "one-doc", model, str(size), "--threads", str(threads)],
+            [sys.executable, "-m", "benchmarks.memory", "one-doc", model, str(size)]
+            + ["--threads", str(threads)],
             capture_output=True,
             text=True,
             check=True,

@@ -32,6 +32,7 @@ def test_entry_points_resolve_in_fresh_process(tiny_bert):
         assert "spacy_spanbert" not in sys.modules
         spacy.registry.architectures.get("spacy_spanbert.SpanBertEncoder.v1")
         spacy.registry.architectures.get("spacy_spanbert.SpanBertNER.v1")
+        spacy.registry.architectures.get("spacy_spanbert.SpanBoundaryReducer.v2")
         spacy.registry.architectures.get("spacy_spanbert.SpanBoundaryReducer.v1")
         spacy.registry.misc.get("spacy_spanbert.sentence_ngram_suggester.v1")
         nlp = spacy.blank("en")

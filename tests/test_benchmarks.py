@@ -1,0 +1,48 @@
+"""The benchmarks import as a package, and the profile split attributes time by module."""
+
+import cProfile
+import importlib
+
+import pytest
+
+from benchmarks.profiling import GROUPS, OTHER, group_shares, module_of, seconds_by_module
+
+from .util import TEXTS
+
+MODULES = [
+    "benchmarks.annotate_engines",
+    "benchmarks.compare",
+    "benchmarks.gpu_check",
+    "benchmarks.memory",
+    "benchmarks.score_table",
+    "benchmarks.systems.hf_token_classification",
+    "benchmarks.systems.spacy_pipeline",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_benchmark_modules_import(name):
+    importlib.import_module(name)
+
+
+def test_module_of_names_packages_and_subpackages():
+    root = "/x/site-packages"
+    assert module_of("/repo/spacy_spanbert/layers/span_rows.py") == "spacy_spanbert.layers"
+    assert module_of("/repo/spacy_spanbert/architectures.py") == "spacy_spanbert"
+    assert module_of(f"{root}/transformers/models/bert/modeling_bert.py") == "transformers"
+    assert module_of(f"{root}/six.py") == "six"
+    assert module_of("/usr/lib/python3.11/json/decoder.py") == "python"
+
+
+def test_profile_of_spanbert_ner_splits_all_its_time(trained_nlp):
+    list(trained_nlp.pipe(TEXTS))
+    profiler = cProfile.Profile()
+    profiler.enable()
+    list(trained_nlp.pipe(TEXTS * 4, batch_size=8))
+    profiler.disable()
+    seconds = seconds_by_module(profiler)
+    shares = group_shares(seconds)
+    assert set(shares) == {*GROUPS, OTHER}
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert shares["encoder forward"] > 0 and shares["span head"] > 0
+    assert seconds["spacy_spanbert.layers"] > 0 and seconds["torch"] > 0
