@@ -195,3 +195,58 @@ def annotate(
         )
     total, errors = count_records(output, output_key)
     msg.good(f"{output}: {total} records, {errors} with an error")
+
+
+@app.command("pretrain")
+def pretrain_command(
+    encoder: str = typer.Argument(..., help="BERT-family encoder: hub id or directory"),
+    text: Path = typer.Argument(
+        ...,
+        exists=True,
+        help="Text: .txt (a text per line), .jsonl ('text'), .spacy; or a directory",
+    ),
+    output: Path = typer.Argument(..., help="New directory for the encoder (or the run to resume)"),
+    steps: int = typer.Option(1000, help="Updates"),
+    batch_size: int = typer.Option(32, help="Sequences per update"),
+    max_length: int = typer.Option(128, help="Wordpieces per sequence, [CLS] and [SEP] included"),
+    lr: float = typer.Option(1e-4, help="Peak learning rate"),
+    warmup: Optional[int] = typer.Option(None, help="Warmup steps (default: 10% of --steps)"),
+    masking: str = typer.Option("span", help="span (SpanBERT) or token (BERT)"),
+    sbo_weight: float = typer.Option(
+        1.0, help="Weight of the span boundary objective; 0 = MLM only"
+    ),
+    seed: int = typer.Option(0, help="Seed of data order, masks and dropout"),
+    gpu_id: int = typer.Option(-1, help="GPU to use, -1 for CPU"),
+    mixed_precision: bool = typer.Option(False, help="fp16 autocast with a gradient scaler (GPU)"),
+    save_every: int = typer.Option(500, help="Checkpoint every N steps (and at the end)"),
+) -> None:
+    """Continued pre-training with SpanBERT's objective: span masking and the span
+    boundary objective. OUTPUT gets an encoder that spacy_spanbert.SpanBertEncoder.v1
+    loads by path; running the same command again resumes an interrupted run."""
+    from .pretrain import PretrainSettings, default_warmup, pretrain
+
+    settings = PretrainSettings(
+        encoder=encoder,
+        text=str(text),
+        steps=steps,
+        batch_size=batch_size,
+        max_length=max_length,
+        lr=lr,
+        warmup=default_warmup(steps, warmup),
+        masking=masking,
+        sbo_weight=sbo_weight,
+        seed=seed,
+        mixed_precision=mixed_precision,
+    )
+    result = pretrain(settings, output, gpu_id=gpu_id, save_every=save_every)
+    counts = result.counts
+    if result.steps_done == 0:
+        msg.info(f"{output} holds this run, finished ({steps} steps): nothing to do")
+        return
+    if result.resumed_from:
+        msg.info(f"Resumed at step {result.resumed_from}")
+    msg.good(
+        f"{output}: {result.steps_done} steps in {result.seconds:.0f} s "
+        f"({result.sequences_per_second:.1f} sequences/s)"
+    )
+    msg.table(list(counts.items()), header=("text", "count"))

@@ -10,12 +10,15 @@ off the model's position embeddings, whatever the directory holds.
 from pathlib import Path
 from typing import Any, Dict, Union
 
+import torch
+from safetensors import safe_open
 from spacy_transformers.data_classes import HFObjects
 from thinc.api import get_torch_default_device
 from transformers import BertConfig, BertModel, BertTokenizer, BertTokenizerFast, PretrainedConfig
 from transformers.utils import cached_file
 
 SUPPORTED_MODEL_TYPES = ("bert",)
+WEIGHTS_FILES = ("model.safetensors", "pytorch_model.bin")
 SPECIAL_PIECE_PREFIX = "["
 
 
@@ -40,6 +43,27 @@ def load_encoder(
     transformer = _guarded(source, lambda: BertModel.from_pretrained(source, config=config))
     transformer.to(get_torch_default_device())
     return HFObjects(tokenizer, transformer, Path(vocab_path).read_bytes())
+
+
+def load_prefixed_tensors(name: Union[str, Path], prefix: str) -> Dict[str, torch.Tensor]:
+    """The checkpoint's tensors named `prefix...`, without the prefix; none if it has
+    none or no single weights file. BERT checkpoints keep their pre-training heads
+    there (e.g. "cls.predictions." for the masked-LM head)."""
+    source = _resolve_source(name)
+    for filename in WEIGHTS_FILES:
+        try:
+            path = cached_file(source, filename)
+        except OSError:
+            continue
+        if path is None:
+            continue
+        if filename.endswith(".safetensors"):
+            with safe_open(path, framework="pt") as weights:
+                names = [key for key in weights.keys() if key.startswith(prefix)]
+                return {key[len(prefix) :]: weights.get_tensor(key) for key in names}
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        return {key[len(prefix) :]: value for key, value in state.items() if key.startswith(prefix)}
+    return {}
 
 
 def vocab_is_cased(vocab_path: Union[str, Path]) -> bool:
