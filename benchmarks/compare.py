@@ -53,8 +53,10 @@ def run_phase(json_path: Path, command: List[str]) -> Dict[str, Any]:
 
 
 def converted(corpus: str, corpora_dir: Path, work: Path) -> Path:
+    """The corpus converted under WORK/corpus/CORPUS (train.spacy, dev.spacy, test.spacy
+    where the corpus has a test split), once."""
     out = work / "corpus" / corpus
-    if not (out / "test.spacy").exists():
+    if not (out / "train.spacy").exists() or not (out / "dev.spacy").exists():
         subprocess.run(
             [sys.executable, "scripts/convert_corpus.py", corpus, str(corpora_dir), str(out)],
             check=True,

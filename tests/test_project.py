@@ -87,5 +87,18 @@ def test_project_commands_and_workflow():
     assert set(project["workflows"]["all"]) <= set(names)
     train = next(c for c in project["commands"] if c["name"] == "train")
     assert "--gpu-id -1" in " ".join(train["script"])  # vars.gpu_id, substituted
+    assert project["workflows"]["pretrained"] == ["encoder", "convert", "pretrain"]
+
+
+def test_train_fine_tunes_the_pretrained_encoder_when_told():
+    """raw text -> `pretrain` -> `train` on its output, through one variable."""
+    pretrained = "training/encoders/sample-pretrained"
+    project = load_project_config(ROOT, overrides={"vars.train_encoder": pretrained})
+    commands = {command["name"]: " ".join(command["script"]) for command in project["commands"]}
+    assert f"--paths.encoder {pretrained}" in commands["train"]
+    assert f"assets/encoders/minilm corpus/sample/train.spacy {pretrained}" in commands["pretrain"]
+    default = load_project_config(ROOT)
+    train = next(c for c in default["commands"] if c["name"] == "train")
+    assert "--paths.encoder assets/encoders/minilm" in " ".join(train["script"])
     assets = {Path(asset["dest"]).parent.name for asset in project["assets"]}
     assert assets == {"conll2003", "wnut17", "genia_nested"}
