@@ -329,3 +329,27 @@ def test_long_sentences_are_cut_between_words_to_fit(tiny_bert):
     starts = numpy.cumsum([0] + [len(sequence.input_ids) for sequence in sequences[:-1]])
     word_ids = numpy.asarray(pieces.word_ids())
     assert all(start == 0 or word_ids[start] != word_ids[start - 1] for start in starts)
+
+
+def test_empty_text_file_is_refused(tiny_bert, tmp_path):
+    text = tmp_path / "empty.txt"
+    text.write_text("", encoding="utf8")
+    with pytest.raises(NoTrainingDataError, match="gave no sequence to pre-train on \\(0 texts"):
+        pretrain(_settings(tiny_bert, text), tmp_path / "out", progress=False)
+
+
+def test_mixed_precision_without_a_gpu_is_refused(tiny_bert, text_file, tmp_path):
+    with pytest.raises(ValueError, match="mixed_precision needs a GPU"):
+        pretrain(_settings(tiny_bert, text_file, mixed_precision=True), tmp_path, progress=False)
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [({"steps": 0}, "steps must be at least 1"), ({"masking": "word"}, "masking must be one of")],
+)
+def test_bad_settings_are_refused_before_any_work(
+    tiny_bert, text_file, tmp_path, overrides, message
+):
+    with pytest.raises(ValueError, match=message):
+        pretrain(_settings(tiny_bert, text_file, **overrides), tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()

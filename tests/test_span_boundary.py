@@ -129,15 +129,39 @@ def test_reducer_on_ragged_span_tokens():
     assert rows.tolist() == [[0, 1], [1, 4], [4, 6]]
 
 
+def _grads(layer) -> dict:
+    """Every parameter gradient of the layer's nodes, copied, then zeroed."""
+    grads = {}
+    for node in layer.walk():
+        for name in node.param_names:
+            if node.has_grad(name):
+                grads[f"{node.id}.{name}"] = node.get_grad(name).copy()
+                node.set_grad(name, numpy.zeros_like(node.get_grad(name)))
+    return grads
+
+
 @pytest.mark.parametrize("with_head", [False, True])
 def test_projection_equals_features_times_weights(with_head):
+    """Forward: features @ W.T. Backward: the gradients of the feature path."""
     with use_ops("numpy", use_blis=False):  # BLIS multiplies float32 only
         layer = _layer(with_head)
     X, spans = _inputs()
-    features = layer.predict((X, spans))
-    W = numpy.random.default_rng(3).normal(size=(6, features.shape[1]))
-    projected = project_span_boundaries(layer, X, spans, W)
+    features, backprop_features = layer((X, spans), is_train=True)
+    rng = numpy.random.default_rng(3)
+    W = rng.normal(size=(6, features.shape[1]))
+    projected, backprop = project_span_boundaries(layer, X, spans, W)
     numpy.testing.assert_allclose(projected, features @ W.T, rtol=1e-10, atol=1e-12)
+    dY = rng.normal(size=projected.shape)
+    _grads(layer)
+    dX_reference = backprop_features(dY @ W)[0]
+    grads_reference = _grads(layer)
+    dX, dW = backprop(dY)
+    numpy.testing.assert_allclose(dX, dX_reference, rtol=1e-10, atol=1e-12)
+    numpy.testing.assert_allclose(dW, dY.T @ features, rtol=1e-10, atol=1e-12)
+    grads = _grads(layer)
+    assert grads.keys() == grads_reference.keys()
+    for name in grads:
+        numpy.testing.assert_allclose(grads[name], grads_reference[name], rtol=1e-10, atol=1e-12)
 
 
 def _scorer(with_head):
@@ -155,14 +179,28 @@ def _scorer(with_head):
 
 
 @pytest.mark.parametrize("with_head", [False, True])
-def test_span_scorer_predicts_what_its_layers_compute(with_head):
-    """Prediction takes the projected path, training the chain of layers: same output."""
+def test_span_scorer_computes_what_its_layers_compute_on_the_features(with_head):
+    """The projected path, in prediction and in training (output, input gradient and
+    every parameter's gradient), equals the layer chain run on the feature rows."""
     scorer = _scorer(with_head)
+    features_layer, chain_layers = scorer.layers
     X, spans = _inputs()
-    predicted = scorer.predict((X, spans))
-    trained, _ = scorer((X, spans), is_train=True)
-    assert predicted.shape == (5, scorer.get_dim("nO"))
-    numpy.testing.assert_allclose(predicted, trained, rtol=1e-10, atol=1e-12)
+    features, backprop_features = features_layer((X, spans), is_train=True)
+    expected, backprop_chain = chain_layers(features, is_train=True)
+    trained, backprop = scorer((X, spans), is_train=True)
+    assert trained.shape == (5, scorer.get_dim("nO"))
+    numpy.testing.assert_allclose(trained, expected, rtol=1e-10, atol=1e-12)
+    numpy.testing.assert_allclose(scorer.predict((X, spans)), expected, rtol=1e-10, atol=1e-12)
+    dY = numpy.random.default_rng(5).normal(size=expected.shape)
+    _grads(scorer)
+    dX_expected = backprop_features(backprop_chain(dY))[0]
+    grads_expected = _grads(scorer)
+    dX = backprop(dY)[0]
+    grads = _grads(scorer)
+    numpy.testing.assert_allclose(dX, dX_expected, rtol=1e-9, atol=1e-12)
+    assert grads.keys() == grads_expected.keys() and len(grads) >= 7
+    for name in grads:
+        numpy.testing.assert_allclose(grads[name], grads_expected[name], rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("with_head", [False, True])

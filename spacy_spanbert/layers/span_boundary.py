@@ -72,7 +72,7 @@ def forward(
     backprop_head: Optional[Callable] = None
     if model.attrs["with_head"]:
         A = cast(Floats1d, model.get_param("A"))
-        head, backprop_head = _attention_head(ops, A, X, starts, lengths)
+        head, backprop_head = _attention_pool(ops, A, X, X, starts, lengths)
         parts.append(head)
     parts.append(W[buckets])
     Y = ops.xp.hstack(parts)
@@ -80,13 +80,12 @@ def forward(
     nW = W.shape[1]
 
     def backprop(dY: Floats2d) -> Tuple[Floats2d, Ints2d]:
-        dX = ops.alloc2f(*X.shape)
+        dX = ops.alloc2f(*X.shape, dtype=X.dtype)
         ops.scatter_add(dX, starts, ops.xp.ascontiguousarray(dY[:, :nI]))
         ops.scatter_add(dX, lasts, ops.xp.ascontiguousarray(dY[:, nI : 2 * nI]))
         if backprop_head is not None:
-            dA = backprop_head(dX, dY[:, 2 * nI : 3 * nI])
-            model.inc_grad("A", dA)
-        dW = ops.alloc2f(*W.shape)
+            model.inc_grad("A", backprop_head(dY[:, 2 * nI : 3 * nI], dX, dX))
+        dW = ops.alloc2f(*W.shape, dtype=W.dtype)
         ops.scatter_add(dW, buckets, ops.xp.ascontiguousarray(dY[:, -nW:]))
         model.inc_grad("W", dW)
         return dX, spans
@@ -96,13 +95,16 @@ def forward(
 
 def project_span_boundaries(
     model: Model[TokensAndSpans, Floats2d], X: Floats2d, spans: Ints2d, W: Floats2d
-) -> Floats2d:
-    """`model((X, spans)) @ W.T` without building the span features (prediction only).
+) -> Tuple[Floats2d, Callable[[Floats2d], Tuple[Floats2d, Floats2d]]]:
+    """`model((X, spans)) @ W.T` without building the span features, and its backprop.
 
     A linear map of [x_s; x_e; head; width] is the sum of the maps of its parts, and
-    the head is a weighted sum of tokens: so every token is projected once and each
-    span only gathers and adds rows of nO. That is about max_width times fewer
-    multiplications than projecting every span's feature row.
+    the head is a weighted sum of tokens: so every token is projected once by each
+    block of W and each span only gathers and adds rows of nO. That is about
+    max_span_width times fewer multiplications than projecting every span's feature
+    row. The backprop scatter-adds each span's gradient into the rows of the tokens
+    it gathered, then multiplies once per token; it returns the gradients of X and W
+    and adds those of the model's width embeddings and attention vector.
     """
     ops = model.ops
     nI, nO = X.shape[1], W.shape[0]
@@ -110,19 +112,43 @@ def project_span_boundaries(
     n_vectors = 3 if model.attrs["with_head"] else 2
     # Rows [W_start; W_last; (W_head)], so one product projects every token by each.
     W_blocks = ops.reshape3f(W[:, : n_vectors * nI], nO, n_vectors, nI)
-    W_tokens = ops.reshape2f(W_blocks.transpose((1, 0, 2)), n_vectors * nO, nI)
-    P = ops.gemm(X, ops.xp.ascontiguousarray(W_tokens), trans2=True)
-    width_embeddings = cast(Floats2d, model.get_param("W"))
-    widths = ops.gemm(
-        width_embeddings, ops.xp.ascontiguousarray(W[:, n_vectors * nI :]), trans2=True
+    W_tokens = ops.xp.ascontiguousarray(
+        ops.reshape2f(W_blocks.transpose((1, 0, 2)), n_vectors * nO, nI)
     )
+    W_width = ops.xp.ascontiguousarray(W[:, n_vectors * nI :])
+    P = ops.gemm(X, W_tokens, trans2=True)
+    width_embeddings = cast(Floats2d, model.get_param("W"))
+    widths = ops.gemm(width_embeddings, W_width, trans2=True)
     Y = P[starts, :nO] + P[lasts, nO : 2 * nO] + widths[buckets]
+    backprop_head: Optional[Callable] = None
     if model.attrs["with_head"]:
-        rows = span_token_indices(ops, starts, lengths)
         A = cast(Floats1d, model.get_param("A"))
-        alpha = _attention_weights(ops, A, X[rows], lengths)
-        Y += ops.reduce_sum(P[rows, 2 * nO :] * alpha, lengths)
-    return Y
+        head, backprop_head = _attention_pool(ops, A, X, P[:, 2 * nO :], starts, lengths)
+        Y += head
+
+    def backprop(dY: Floats2d) -> Tuple[Floats2d, Floats2d]:
+        dX = ops.alloc2f(*X.shape, dtype=X.dtype)
+        # Per block, the gradient of every token's projection: spans scattered back.
+        d_start = ops.alloc2f(X.shape[0], nO, dtype=dY.dtype)
+        d_last = ops.alloc2f(X.shape[0], nO, dtype=dY.dtype)
+        ops.scatter_add(d_start, starts, dY)
+        ops.scatter_add(d_last, lasts, dY)
+        d_projections = [d_start, d_last]
+        if backprop_head is not None:
+            d_head = ops.alloc2f(X.shape[0], nO, dtype=dY.dtype)
+            model.inc_grad("A", backprop_head(dY, dX, d_head))
+            d_projections.append(d_head)
+        dP = ops.xp.hstack(d_projections)
+        dX += ops.gemm(dP, W_tokens)
+        d_blocks = ops.reshape3f(ops.gemm(dP, X, trans1=True), n_vectors, nO, nI)
+        d_widths = ops.alloc2f(*widths.shape, dtype=dY.dtype)
+        ops.scatter_add(d_widths, buckets, dY)
+        model.inc_grad("W", ops.gemm(d_widths, W_width))
+        d_width_weights = ops.gemm(d_widths, width_embeddings, trans1=True)
+        d_token_weights = ops.reshape2f(d_blocks.transpose((1, 0, 2)), nO, n_vectors * nI)
+        return dX, ops.xp.hstack([d_token_weights, d_width_weights])
+
+    return Y, backprop
 
 
 def _attention_weights(ops: Ops, A: Floats1d, Xt: Floats2d, lengths: Ints1d) -> Floats2d:
@@ -130,21 +156,24 @@ def _attention_weights(ops: Ops, A: Floats1d, Xt: Floats2d, lengths: Ints1d) -> 
     return ops.softmax_sequences(ops.xp.expand_dims(Xt @ A, 1), lengths)
 
 
-def _attention_head(
-    ops: Ops, A: Floats1d, X: Floats2d, starts: Ints1d, lengths: Ints1d
-) -> Tuple[Floats2d, Callable[[Floats2d, Floats2d], Floats1d]]:
-    """Softmax-weighted sum of each span's tokens, weights from a learned vector A."""
+def _attention_pool(
+    ops: Ops, A: Floats1d, X: Floats2d, values: Floats2d, starts: Ints1d, lengths: Ints1d
+) -> Tuple[Floats2d, Callable[[Floats2d, Floats2d, Floats2d], Floats1d]]:
+    """Each span's sum of its tokens' rows of `values`, weighted by a softmax over its
+    tokens of X @ A: the attention-pooled head (values = X), or its projection."""
     rows = span_token_indices(ops, starts, lengths)
-    Xt = X[rows]
+    Xt, Vt = X[rows], values[rows]
     alpha = _attention_weights(ops, A, Xt, lengths)
-    head = ops.reduce_sum(Xt * alpha, lengths)
+    pooled = ops.reduce_sum(Vt * alpha, lengths)
 
-    def backprop_head(dX: Floats2d, d_head: Floats2d) -> Floats1d:
-        """Add the head's gradient into dX in place; return the gradient of A."""
-        d_weighted = ops.backprop_reduce_sum(ops.xp.ascontiguousarray(d_head), lengths)
-        d_alpha = (d_weighted * Xt).sum(axis=1, keepdims=True)
+    def backprop(d_pooled: Floats2d, dX: Floats2d, d_values: Floats2d) -> Floats1d:
+        """Add the gradients of X and `values` into dX and d_values in place (they
+        may be one array); return the gradient of A."""
+        d_weighted = ops.backprop_reduce_sum(ops.xp.ascontiguousarray(d_pooled), lengths)
+        d_alpha = (d_weighted * Vt).sum(axis=1, keepdims=True)
         d_logits = ops.backprop_softmax_sequences(d_alpha, alpha, lengths)
-        ops.scatter_add(dX, rows, d_weighted * alpha + d_logits * A)
+        ops.scatter_add(d_values, rows, d_weighted * alpha)
+        ops.scatter_add(dX, rows, d_logits * A)
         return (d_logits * Xt).sum(axis=0)
 
-    return head, backprop_head
+    return pooled, backprop
