@@ -31,7 +31,7 @@ from spacy.cli.train import train as spacy_train
 from spacy.tokens import DocBin
 from spacy.training import Corpus
 
-from spacy_spanbert.pretrain import PretrainSettings, pretrain
+from spacy_spanbert.pretrain import PretrainSettings, default_warmup, pretrain
 
 from .compare import ROOT, SPACY_SCRIPT, converted, run_phase
 from .memory import peak_rss_mib
@@ -72,7 +72,7 @@ def pretrain_phase(
         steps=steps,
         batch_size=batch_size,
         max_length=max_length,
-        warmup=max(1, steps // 10),
+        warmup=default_warmup(steps, None),
         masking=masking,
         sbo_weight=sbo_weight,
         seed=seed,

@@ -3,6 +3,7 @@
 import sys
 
 import spacy
+from spacy.pipeline.spancat import SpanCategorizer
 
 SENTENCES = [
     "Barack Obama met Angela Merkel in Berlin on Tuesday.",
@@ -17,8 +18,9 @@ def main(model_path: str) -> None:
     groups = []  # (title, spans key) of the span groups carrying scores
     if "spanbert_ner" in nlp.pipe_names:
         groups.append(("entities", nlp.get_pipe("spanbert_ner").cfg["scores_key"]))
-    if "spancat" in nlp.pipe_names:
-        groups.append(("spans", nlp.get_pipe("spancat").key))
+    for _, pipe in nlp.pipeline:
+        if isinstance(pipe, SpanCategorizer):  # spaCy's spancat and spanbert_spancat
+            groups.append(("spans", pipe.key))
     for doc in nlp.pipe(SENTENCES):
         print(doc.text)
         for title, key in groups:

@@ -10,6 +10,7 @@ from .encoder import (
 )
 from .ner import SpanBertNER, make_spanbert_ner
 from .pipeline import PipelineFileError, build_sentence_ngram_suggester
+from .spancat import SpanBertSpanCategorizer, make_spanbert_spancat
 
 __version__ = "0.1.0"
 
@@ -19,6 +20,7 @@ __all__ = [
     "EncoderLoadError",
     "PipelineFileError",
     "SpanBertNER",
+    "SpanBertSpanCategorizer",
     "SpanBertTransformer",
     "UnsupportedEncoderError",
     "architectures",
@@ -26,4 +28,5 @@ __all__ = [
     "legacy",
     "make_spanbert",
     "make_spanbert_ner",
+    "make_spanbert_spancat",
 ]

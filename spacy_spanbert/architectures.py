@@ -4,7 +4,7 @@ spaCy finds them through the `spacy_architectures` entry points in setup.cfg. Ol
 versions of an architecture stay registered in `legacy.py`, so saved pipelines load.
 """
 
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from spacy.tokens import Doc
 from spacy.util import SimpleFrozenDict, registry
@@ -15,8 +15,10 @@ from thinc.types import Floats2d, Ragged
 
 from .encoder import ENCODER_ARCHITECTURE, TOK2VEC_ARCHITECTURE, SpanBertTransformerModel
 from .encoder.model import SpanGetter
+from .layers.sigmoid_output import SIGMOID, SOFTMAX, linear_sigmoid
 from .layers.span_boundary import span_boundary_features
 from .layers.span_chunks import in_span_chunks
+from .layers.span_reducer import span_boundary_reducer
 from .layers.span_rows import doc_spans_to_rows, extract_spans, ragged_to_rows
 from .layers.span_scorer import span_scorer
 
@@ -168,4 +170,67 @@ def build_span_boundary_reducer(
         ragged_to_rows(),
         span_boundary_features(width_embedding_size, max_span_width, with_head),
         Maxout(nO=hidden_size, normalize=True, dropout=0.0),
+    )
+
+
+@registry.architectures("spacy_spanbert.SpanBoundaryCategorizer.v1")
+def build_span_boundary_categorizer(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    scorer: Model[Floats2d, Floats2d],
+    hidden_size: int = 128,
+    width_embedding_size: int = 32,
+    max_span_width: int = 10,
+    with_head: bool = False,
+) -> Model[Tuple[List[Doc], Ragged], Floats2d]:
+    """Label scores for spancat's candidate spans from SpanBERT's boundary
+    representation, through per-token projections in training and prediction.
+
+    The spans are read off the doc's token vectors (no copy of each span's tokens),
+    reduced by a maxout layer and a LayerNorm (`span_boundary_reducer`), and scored:
+    `spacy_spanbert.LinearSigmoid.v1` for multi-label spans, `Softmax.v2` for one
+    label (or none) per span; both are trained with cross-entropy on their logits.
+    Prediction scores the candidates in chunks, so memory stays bounded.
+    scorer (Model[Floats2d, Floats2d]): The output layer.
+    RETURNS (Model[Tuple[List[Doc], Ragged], Floats2d]): refs "tok2vec", "reducer",
+        "scorer" and "output" (the layer whose bias the labels size); attrs
+        "max_span_width" and "activation".
+    """
+    activation = output_activation(scorer)
+    features = span_boundary_features(width_embedding_size, max_span_width, with_head)
+    reducer = span_boundary_reducer(features, hidden_size)
+    model = chain(
+        with_getitem(0, chain(tok2vec, list2ragged())),
+        doc_spans_to_rows(),
+        in_span_chunks(chain(reducer, scorer)),
+    )
+    model.set_ref("tok2vec", tok2vec)
+    model.set_ref("reducer", reducer)
+    model.set_ref("scorer", scorer)
+    model.set_ref("output", scorer.get_ref("logits") if scorer.has_ref("logits") else scorer)
+    model.attrs["max_span_width"] = max_span_width
+    model.attrs["activation"] = activation
+    return model
+
+
+@registry.layers("spacy_spanbert.LinearSigmoid.v1")
+def build_linear_sigmoid(
+    nO: Optional[int] = None, nI: Optional[int] = None
+) -> Model[Floats2d, Floats2d]:
+    """The multi-label output layer: linear, then sigmoid, trained with binary
+    cross-entropy (its backprop takes the logits' gradient; see `layers/sigmoid_output`).
+    """
+    return linear_sigmoid(nO=nO, nI=nI)
+
+
+def output_activation(scorer: Model[Floats2d, Floats2d]) -> str:
+    """ "sigmoid" or "softmax": which cross-entropy the scorer's backprop pairs with."""
+    if scorer.attrs.get("activation") == SIGMOID:
+        return SIGMOID
+    if scorer.name == "softmax" and scorer.attrs.get("softmax_normalize"):
+        return SOFTMAX
+    raise ValueError(
+        f"The span categorizer's scorer ('{scorer.name}') must be "
+        "spacy_spanbert.LinearSigmoid.v1 (multi-label) or Softmax.v2 (one label per "
+        "span): it is trained with cross-entropy on the scorer's logits, and other "
+        "output layers (spacy.LinearLogistic.v1) scale that gradient down."
     )

@@ -3,8 +3,9 @@
 from pathlib import Path
 from typing import List, Optional
 
+import numpy
 import typer
-from spacy.pipeline.spancat import build_ngram_range_suggester
+from spacy.pipeline.spancat import SpanCategorizer, build_ngram_range_suggester
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 from wasabi import msg
@@ -250,3 +251,41 @@ def pretrain_command(
         f"({result.sequences_per_second:.1f} sequences/s)"
     )
     msg.table(list(counts.items()), header=("text", "count"))
+
+
+@app.command("thresholds")
+def thresholds_command(
+    model: str = typer.Argument(..., help="Pipeline directory or package name"),
+    dev_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="Dev .spacy file"),
+    component: str = typer.Option("spanbert_spancat", help="The span categorizer to tune"),
+    steps: int = typer.Option(19, help="Thresholds evenly spaced in (0, 1)"),
+) -> None:
+    """P/R/F of a span categorizer on DEV at each threshold, from one pass: choose
+    its `threshold` on dev (never on test)."""
+    import spacy
+    from spacy.training import Corpus
+
+    from .spancat.thresholds import threshold_scores
+
+    nlp = spacy.load(model)
+    examples = list(Corpus(dev_path)(nlp))
+    grid = [round(float(t), 4) for t in numpy.linspace(0, 1, steps + 2)[1:-1]]
+    results = threshold_scores(nlp, component, examples, grid)
+    labels = list(results[0].per_label) if results else []
+    best = max(results, key=lambda result: result.f)
+    rows = [
+        (
+            f"{r.threshold:.2f}" + (" *" if r is best else ""),
+            *(f"{100 * x:.1f}" for x in (r.p, r.r, r.f)),
+            *(f"{100 * r.per_label[label]:.1f}" for label in labels),
+        )
+        for r in results
+    ]
+    msg.table(rows, header=("threshold", "P", "R", "F", *labels))
+    pipe = nlp.get_pipe(component)
+    current = pipe.cfg["threshold"] if isinstance(pipe, SpanCategorizer) else None
+    msg.good(
+        f"Best on {dev_path}: threshold {best.threshold:.2f} (F {100 * best.f:.1f}); the "
+        f"pipeline has {current}. Set it with --components.{component}.threshold "
+        f"{best.threshold:.2f} (training) or nlp.get_pipe({component!r}).cfg['threshold']."
+    )

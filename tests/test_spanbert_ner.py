@@ -200,9 +200,7 @@ def test_negative_weight_scales_non_entity_candidates_in_the_loss(tiny_bert):
         ner.cfg["negative_weight"] = weight
         _, gradients[weight] = ner.get_loss(examples, (candidates, probs))
     label_map = {label: i for i, label in enumerate(ner.labels)}
-    targets, _ = candidate_targets(
-        examples, candidates.dataXd, candidates.lengths, label_map, ner.max_span_width
-    )
+    targets, _ = candidate_targets(examples, candidates.dataXd, candidates.lengths, label_map)
     negative = targets == len(ner.labels)
     ratio = gradients[0.25] / gradients[1.0]
     # Positives keep their weight, negatives get a quarter, before the common normalisation.

@@ -12,23 +12,7 @@ from spacy.training import Example
 from spacy.util import fix_random_seed
 from thinc.api import SGD
 
-from spacy_spanbert.corpora import outermost_spans
-
-from .util import LISTENER, spacy_train
-
-# Nested spans: (text, [(start_char, end_char, label)]); the first span of a nest is
-# the outermost, which is also the flat entity spanbert_ner learns.
-NESTED_DATA = [
-    ("The University of Paris is in Paris.", [(4, 23, "ORG"), (18, 23, "LOC"), (30, 35, "LOC")]),
-    ("Bank of England staff met in London.", [(0, 15, "ORG"), (8, 15, "LOC"), (29, 35, "LOC")]),
-    ("Nothing happened here today.", []),
-    (
-        "Marie Curie visited Stanford University.",
-        [(0, 11, "PER"), (20, 39, "ORG"), (20, 28, "LOC")],
-    ),
-    ("Google opened an office in Berlin.", [(0, 6, "ORG"), (27, 33, "LOC")]),
-    ("The Max Planck Society is in Munich.", [(4, 22, "ORG"), (8, 14, "PER"), (29, 35, "LOC")]),
-]
+from .util import LISTENER, NESTED_DATA, nested_examples, spacy_train
 
 SPANCAT = {
     "spans_key": "sc",
@@ -59,15 +43,6 @@ def _pipeline(tiny_bert, components=("spanbert_ner", "spancat")) -> Language:
     return nlp
 
 
-def _examples(nlp: Language) -> List[Example]:
-    examples = []
-    for text, spans in NESTED_DATA:
-        example = Example.from_dict(nlp.make_doc(text), {"spans": {"sc": spans}})
-        example.reference.ents = outermost_spans(list(example.reference.spans["sc"]))
-        examples.append(example)
-    return examples
-
-
 def _fit(nlp: Language, examples: List[Example], keys: List[str], max_epochs: int = 300) -> dict:
     optimizer = nlp.initialize(lambda: examples)
     for epoch in range(max_epochs):
@@ -93,14 +68,14 @@ def _annotations(docs):
 @pytest.fixture(scope="module")
 def ner_and_spancat_nlp(tiny_bert) -> Language:
     nlp = _pipeline(tiny_bert)
-    scores = _fit(nlp, _examples(nlp), ["ents_f", "spans_sc_f"])
+    scores = _fit(nlp, nested_examples(nlp), ["ents_f", "spans_sc_f"])
     assert scores["ents_f"] == 1.0 and scores["spans_sc_f"] == 1.0, scores
     return nlp
 
 
 def test_spancat_learns_nested_spans(tiny_bert):
     nlp = _pipeline(tiny_bert, components=("spancat",))
-    scores = _fit(nlp, _examples(nlp), ["spans_sc_f"])
+    scores = _fit(nlp, nested_examples(nlp), ["spans_sc_f"])
     assert scores["spans_sc_f"] == 1.0, scores
     doc = nlp("The University of Paris is in Paris.")
     assert {(s.text, s.label_) for s in doc.spans["sc"]} == {
@@ -127,7 +102,7 @@ def test_joint_pipeline_runs_the_encoder_once(ner_and_spancat_nlp):
 def test_both_heads_update_the_shared_encoder(tiny_bert):
     def encoder_after_updates(components):
         nlp = _pipeline(tiny_bert, components)
-        examples = _examples(nlp)
+        examples = nested_examples(nlp)
         nlp.initialize(lambda: examples)
         weights = nlp.get_pipe("spanbert").model.transformer.encoder.layer[0].output.dense.weight
         before = weights.detach().numpy().copy()
@@ -166,7 +141,7 @@ def test_shared_encoder_learns_at_its_scaled_rate(tiny_bert):
     def encoder_step(scale):
         nlp = _pipeline(tiny_bert, components=("spancat",))
         nlp.get_pipe("spanbert").encoder_lr_scale = scale
-        examples = _examples(nlp)
+        examples = nested_examples(nlp)
         nlp.initialize(lambda: examples)
         weights = nlp.get_pipe("spanbert").model.transformer.encoder.layer[0].output.dense.weight
         before = weights.detach().numpy().copy()
@@ -181,7 +156,7 @@ def test_shared_encoder_learns_at_its_scaled_rate(tiny_bert):
 
 def test_joint_config_trains_with_spacy_train(tiny_bert, tmp_path):
     nlp = spacy.blank("en")
-    DocBin(docs=[eg.reference for eg in _examples(nlp)]).to_disk(tmp_path / "train.spacy")
+    DocBin(docs=[eg.reference for eg in nested_examples(nlp)]).to_disk(tmp_path / "train.spacy")
     spacy_train(
         "configs/spanbert_joint.cfg",
         tmp_path / "out",
@@ -204,5 +179,5 @@ def test_joint_config_trains_with_spacy_train(tiny_bert, tmp_path):
         "100",
     )
     trained = spacy.load(tmp_path / "out" / "model-best")
-    scores = trained.evaluate(_examples(trained))
+    scores = trained.evaluate(nested_examples(trained))
     assert scores["ents_f"] > 0.8 and scores["spans_sc_f"] > 0.8, scores

@@ -13,6 +13,7 @@ from thinc.api import Model
 from tokenizers.pre_tokenizers import BertPreTokenizer
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
+from spacy_spanbert.corpora import outermost_spans
 from spacy_spanbert.encoder import SpanBertTransformerModel
 
 ROOT = Path(__file__).parent.parent
@@ -43,6 +44,20 @@ VOCAB_TEXT = [
     "Researchers at Stanford University and the Max Planck Society published results.",
     "On Tuesday , Prime Minister Jacinda Ardern flew from Wellington to Sydney .",
     "Shares of Toyota , Siemens and Nestle rose in Tokyo , Frankfurt and Zurich .",
+]
+
+# Nested spans: (text, [(start_char, end_char, label)]); the first span of a nest is
+# the outermost, which is also the flat entity spanbert_ner learns.
+NESTED_DATA = [
+    ("The University of Paris is in Paris.", [(4, 23, "ORG"), (18, 23, "LOC"), (30, 35, "LOC")]),
+    ("Bank of England staff met in London.", [(0, 15, "ORG"), (8, 15, "LOC"), (29, 35, "LOC")]),
+    ("Nothing happened here today.", []),
+    (
+        "Marie Curie visited Stanford University.",
+        [(0, 11, "PER"), (20, 39, "ORG"), (20, 28, "LOC")],
+    ),
+    ("Google opened an office in Berlin.", [(0, 6, "ORG"), (27, 33, "LOC")]),
+    ("The Max Planck Society is in Munich.", [(4, 22, "ORG"), (8, 14, "PER"), (29, 35, "LOC")]),
 ]
 
 # A component's tok2vec listening to the shared `spanbert` component.
@@ -185,3 +200,13 @@ def spacy_train(config: str, output: Path, corpus: Path, encoder: Path, *overrid
         capture_output=True,
         cwd=ROOT,
     )
+
+
+def nested_examples(nlp: Language) -> List[Example]:
+    """NESTED_DATA as examples: every span in doc.spans["sc"], the outermost in doc.ents."""
+    examples = []
+    for text, spans in NESTED_DATA:
+        example = Example.from_dict(nlp.make_doc(text), {"spans": {"sc": spans}})
+        example.reference.ents = outermost_spans(list(example.reference.spans["sc"]))
+        examples.append(example)
+    return examples

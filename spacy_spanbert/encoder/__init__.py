@@ -6,6 +6,7 @@ from .fork_safety import register_fork_handler
 from .learning_rate import (
     DEFAULT_ENCODER_LR_SCALE,
     ScaledOptimizer,
+    finish_update_scaled,
     scaled,
     validate_encoder_lr_scale,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "UnsupportedEncoderError",
     "load_encoder",
     "make_spanbert",
+    "finish_update_scaled",
     "register_fork_handler",
     "scaled",
     "validate_encoder_lr_scale",

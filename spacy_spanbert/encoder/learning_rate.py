@@ -8,7 +8,7 @@ encoder, inline or shared through listeners, at `encoder_lr_scale` times it.
 
 from typing import Tuple, cast
 
-from thinc.api import Optimizer
+from thinc.api import Model, Optimizer
 from thinc.types import FloatsXd
 
 DEFAULT_ENCODER_LR_SCALE = 0.05
@@ -45,3 +45,19 @@ def validate_encoder_lr_scale(scale: float, component: str) -> float:
             "the encoder fixed, list its component in [training.frozen_components]."
         )
     return scale
+
+
+def finish_update_scaled(model: Model, sgd: Optimizer, encoder_lr_scale: float) -> None:
+    """Step a component's model: its "tok2vec" ref (an inline encoder) at
+    `encoder_lr_scale` times the optimizer's rate, every other parameter at the rate.
+    A listener's tok2vec has no parameters: its encoder steps with its own component."""
+    encoder = model.get_ref("tok2vec")
+    encoder.finish_update(scaled(sgd, encoder_lr_scale))
+    encoder_ids = {node.id for node in encoder.walk()}
+    for node in model.walk():
+        if node.id in encoder_ids:
+            continue
+        for name in node.param_names:
+            if node.has_grad(name):
+                param, _ = sgd((node.id, name), node.get_param(name), node.get_grad(name))
+                node.set_param(name, param)

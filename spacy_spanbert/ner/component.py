@@ -20,12 +20,13 @@ from thinc.types import Floats1d, Floats2d, Ragged
 from ..encoder import (
     DEFAULT_ENCODER_LR_SCALE,
     TOK2VEC_ARCHITECTURE,
-    scaled,
+    finish_update_scaled,
     validate_encoder_lr_scale,
 )
 from ..pipeline import build_sentence_ngram_suggester, component_from_disk
+from ..pipeline.priors import column_log_priors
 from .decoding import best_labels, greedy_non_overlapping
-from .targets import LabelStatistics, candidate_targets, column_log_priors, label_statistics
+from .targets import LabelStatistics, candidate_targets, label_statistics
 
 DEFAULT_MODEL_CONFIG = f"""
 [model]
@@ -276,15 +277,7 @@ class SpanBertNER(TrainablePipe):
 
         sgd (Optimizer): The optimizer.
         """
-        encoder = self.model.get_ref("tok2vec")
-        encoder.finish_update(scaled(sgd, self.cfg["encoder_lr_scale"]))
-        encoder_ids = {node.id for node in encoder.walk()}
-        for node in self.model.walk():
-            if node.id not in encoder_ids:
-                for name in node.param_names:
-                    if node.has_grad(name):
-                        param, _ = sgd((node.id, name), node.get_param(name), node.get_grad(name))
-                        node.set_param(name, param)
+        finish_update_scaled(self.model, sgd, self.cfg["encoder_lr_scale"])
 
     def get_loss(
         self, examples: Iterable[Example], candidates_probs: Tuple[Ragged, Floats2d]
@@ -304,7 +297,6 @@ class SpanBertNER(TrainablePipe):
             to_numpy(candidates.dataXd),
             to_numpy(candidates.lengths),
             {label: i for i, label in enumerate(self.labels)},
-            self.max_span_width,
         )
         weights = numpy.where(
             targets == len(self.labels), weights * self.cfg["negative_weight"], weights

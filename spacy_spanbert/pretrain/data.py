@@ -126,7 +126,8 @@ class _Packer:
     def add(self, batch: List[Tuple[int, str]], tokenizer: PreTrainedTokenizerFast) -> None:
         if not batch:
             return
-        encoding = tokenizer([text for _, text in batch], add_special_tokens=False)
+        # Sentences longer than the model takes are cut below, so no length warning.
+        encoding = tokenizer([text for _, text in batch], add_special_tokens=False, verbose=False)
         for i, (text, _) in enumerate(batch):
             ids = numpy.asarray(encoding["input_ids"][i], dtype=numpy.int64)
             if not len(ids):
