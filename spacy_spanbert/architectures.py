@@ -4,7 +4,7 @@ spaCy finds them through the `spacy_architectures` entry points in setup.cfg. Ol
 versions of an architecture stay registered in `legacy.py`, so saved pipelines load.
 """
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, cast
 
 from spacy.tokens import Doc
 from spacy.util import SimpleFrozenDict, registry
@@ -15,6 +15,7 @@ from thinc.types import Floats2d, Ragged
 
 from .encoder import ENCODER_ARCHITECTURE, TOK2VEC_ARCHITECTURE, SpanBertTransformerModel
 from .encoder.model import SpanGetter
+from .encoder.sentence_context import SentenceContextSpans
 from .layers.sigmoid_output import SIGMOID, SOFTMAX, linear_sigmoid
 from .layers.span_boundary import span_boundary_features
 from .layers.span_chunks import in_span_chunks
@@ -234,3 +235,22 @@ def output_activation(scorer: Model[Floats2d, Floats2d]) -> str:
         "span): it is trained with cross-entropy on the scorer's logits, and other "
         "output layers (spacy.LinearLogistic.v1) scale that gradient down."
     )
+
+
+# spacy-transformers adds the span_getters registry to spaCy's when it is imported.
+span_getters: Any = cast(Any, registry).span_getters
+
+
+@span_getters("spacy_spanbert.sentence_context.v1")
+def configure_sentence_context(context: int, window: int = 128, stride: int = 96) -> SpanGetter:
+    """Windows for the encoder: each sentence with up to `context` tokens of its
+    document on either side, each token's vectors from its own sentence's window.
+
+    context (int): Tokens of context on either side of a sentence (0: the sentence
+        alone), less where the window would exceed `window` tokens.
+    window (int): The most tokens in a window: longer sentences get strided windows
+        (`window`, `stride`), as do docs without sentence boundaries.
+    stride (int): The stride of those windows.
+    RETURNS (SpanGetter): The span getter (see `encoder/sentence_context.py`).
+    """
+    return SentenceContextSpans(context, window, stride)

@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from spacy.tokens import Doc, Span
 from spacy.util import SimpleFrozenDict
 from spacy.vocab import Vocab
-from spacy_transformers.data_classes import HFObjects, WordpieceBatch
+from spacy_transformers.data_classes import FullTransformerBatch, HFObjects, WordpieceBatch
 from spacy_transformers.layers import TransformerModel, split_trf_batch
 from spacy_transformers.layers.transformer_model import forward as transformer_forward
 from spacy_transformers.layers.transformer_model import set_pytorch_transformer
@@ -23,6 +23,7 @@ from transformers.utils import ModelOutput
 
 from .loading import load_encoder
 from .safetensors_shim import SafetensorsHFShim
+from .sentence_context import keep_centre_windows
 from .window_chunks import PREDICT_CHUNK_WINDOWS, window_chunked_forward
 
 # The registered names of the encoder and of its inline (tok2vec) form.
@@ -84,7 +85,7 @@ class SpanBertTransformerModel(TransformerModel):
         Model.__init__(
             self,
             "transformer",
-            transformer_forward,
+            encoder_forward,
             init=init_encoder,
             layers=[wrapper],
             dims={"nO": None},
@@ -115,6 +116,18 @@ class SpanBertTransformerModel(TransformerModel):
         if self.has_dim("nO"):
             copied.set_dim("nO", self.get_dim("nO"))
         return copied
+
+
+def encoder_forward(
+    model: SpanBertTransformerModel, docs: List[Doc], is_train: bool
+) -> Tuple[FullTransformerBatch, Callable]:
+    """spacy-transformers' forward; with a span getter that gives each token its own
+    window (`sentence_context`), each token's vectors come from that window alone."""
+    output, backprop = transformer_forward(model, docs, is_train)
+    centre_windows = getattr(model.attrs["get_spans"], "centre_windows", None)
+    if centre_windows is not None:
+        output = keep_centre_windows(output, docs, centre_windows(docs))
+    return output, backprop
 
 
 def init_encoder(

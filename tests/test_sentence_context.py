@@ -1,0 +1,157 @@
+"""Each sentence encoded inside its document, each token's vectors from its own window."""
+
+from typing import List
+
+import numpy
+import pytest
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from spacy_spanbert.encoder.sentence_context import SentenceContextSpans, most_central
+
+from .util import TEXTS, inline_encoder, ner_config
+
+
+def _nlp(
+    trained_nlp: Language, tiny_bert, context: int, window: int = 60, stride: int = 45
+) -> Language:
+    """The trained spanbert_ner with sentence-context windows, after a sentencizer."""
+    config = ner_config(tiny_bert)
+    config["model"]["tok2vec"]["get_spans"] = {
+        "@span_getters": "spacy_spanbert.sentence_context.v1",
+        "context": context,
+        "window": window,
+        "stride": stride,
+    }
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("spanbert_ner", config=config).from_bytes(
+        trained_nlp.get_pipe("spanbert_ner").to_bytes()
+    )
+    return nlp
+
+
+def _vectors(nlp: Language, doc: Doc) -> numpy.ndarray:
+    return nlp.get_pipe("spanbert_ner").model.get_ref("tok2vec").predict([doc])[0]
+
+
+def _doc(nlp: Language, sentences: List[str]) -> Doc:
+    return nlp.get_pipe("sentencizer")(nlp.make_doc(" ".join(sentences)))
+
+
+def test_windows_hold_each_sentence_and_its_context():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    doc = nlp(" ".join(TEXTS))
+    windows = SentenceContextSpans(context=4, window=30, stride=20).windows(doc)
+    sentences = list(doc.sents)
+    assert len(windows.spans) == len(sentences)
+    for i, (window, sentence) in enumerate(zip(windows.spans, sentences)):
+        assert window.start == max(0, sentence.start - 4) and window.end == min(
+            len(doc), sentence.end + 4
+        )
+        assert (windows.centres[sentence.start : sentence.end] == i).all()
+
+
+def test_long_sentences_fall_back_to_strided_windows():
+    bounds = [(0, 10), (7, 17), (14, 24)]
+    # Token 8 is 1 from an edge of both windows 0 and 1: a tie goes to the earlier.
+    assert most_central(bounds, 0, 24).tolist() == [0] * 9 + [1] * 7 + [2] * 8
+    nlp = spacy.blank("en")
+    doc = nlp.make_doc(" ".join(["word"] * 40))
+    doc[0].is_sent_start = True
+    for token in doc[1:]:
+        token.is_sent_start = False
+    windows = SentenceContextSpans(context=8, window=10, stride=7).windows(doc)
+    assert all(len(span) <= 10 for span in windows.spans) and len(windows.spans) > 3
+    starts = numpy.asarray([s.start for s in windows.spans])[windows.centres]
+    ends = numpy.asarray([s.end for s in windows.spans])[windows.centres]
+    assert ((starts <= numpy.arange(40)) & (numpy.arange(40) < ends)).all()
+
+
+def test_docs_without_sentences_get_strided_windows():
+    doc = spacy.blank("en").make_doc(" ".join(TEXTS))
+    windows = SentenceContextSpans(context=4, window=20, stride=15).windows(doc)
+    assert windows.centres is None
+    assert [s.start for s in windows.spans][:3] == [0, 15, 30]
+
+
+def test_context_changes_the_vectors_and_no_context_equals_the_sentence_alone(
+    trained_nlp, tiny_bert
+):
+    sentences = TEXTS[:3]
+    alone = trained_nlp.make_doc(sentences[1])
+    with_context = _nlp(trained_nlp, tiny_bert, context=6)
+    without = _nlp(trained_nlp, tiny_bert, context=0)
+    expected = _vectors(without, alone)
+    doc = _doc(without, sentences)
+    middle = list(doc.sents)[1]
+    numpy.testing.assert_allclose(
+        _vectors(without, doc)[middle.start : middle.end], expected, rtol=1e-4, atol=1e-5
+    )
+    in_context = _vectors(with_context, _doc(with_context, sentences))[middle.start : middle.end]
+    assert not numpy.allclose(in_context, expected, atol=1e-3)
+
+
+def test_a_sentence_does_not_see_beyond_its_context(trained_nlp, tiny_bert):
+    nlp = _nlp(trained_nlp, tiny_bert, context=3)
+    near = TEXTS[:4]
+    far_changed = TEXTS[:3] + ["Apple and Microsoft compete in New York City."]
+    first = list(_doc(nlp, near).sents)[0]
+    a = _vectors(nlp, _doc(nlp, near))[first.start : first.end]
+    b = _vectors(nlp, _doc(nlp, far_changed))[first.start : first.end]
+    numpy.testing.assert_array_equal(a, b)
+    # The next sentence is within 3 tokens: changing it changes the first one's vectors.
+    near_changed = [TEXTS[0], "Lionel Messi scored twice for Inter Miami.", *TEXTS[2:4]]
+    c = _vectors(nlp, _doc(nlp, near_changed))[first.start : first.end]
+    assert not numpy.allclose(a, c, atol=1e-4)
+
+
+@pytest.mark.parametrize("context,window", [(6, 60), (40, 60), (6, 5)])
+def test_every_token_is_aligned_to_one_window(trained_nlp, tiny_bert, context, window):
+    """Each token's wordpieces are those of one window: as many as the token has alone.
+    (window 5: sentences longer than the window, strided.)"""
+    nlp = _nlp(trained_nlp, tiny_bert, context=context, window=window, stride=max(1, window - 2))
+    doc = _doc(nlp, TEXTS * 2)
+    batch = inline_encoder(nlp).predict([doc])
+    tokenizer = inline_encoder(nlp).tokenizer
+    pieces_alone = [len(tokenizer.tokenize(token.text)) for token in doc]
+    assert numpy.asarray(batch.align.lengths).tolist() == pieces_alone
+    assert numpy.abs(_vectors(nlp, doc)).sum(axis=1).min() > 0
+
+
+def test_documents_longer_than_the_encoder_and_odd_sentences(trained_nlp, tiny_bert):
+    nlp = _nlp(trained_nlp, tiny_bert, context=20)
+    long_doc = _doc(nlp, TEXTS * 12)
+    assert len(inline_encoder(nlp).tokenizer(long_doc.text)["input_ids"]) > 512
+    vectors = _vectors(nlp, long_doc)
+    assert vectors.shape[0] == len(long_doc) and numpy.abs(vectors).sum(axis=1).min() > 0
+    for text in ["", " ", "Hello .  \n\n  . World .", "One.\n\nTwo."]:
+        doc = nlp(text)
+        assert doc.text == text
+        if len(doc):  # an empty doc never reaches the encoder
+            assert _vectors(nlp, doc).shape[0] == len(doc)
+
+
+def test_without_context_the_entities_are_those_of_each_sentence_alone(trained_nlp, tiny_bert):
+    nlp = _nlp(trained_nlp, tiny_bert, context=0)
+    expected = []
+    offset = 0
+    for text in TEXTS:
+        expected += [
+            (offset + e.start_char, offset + e.end_char, e.label_) for e in trained_nlp(text).ents
+        ]
+        offset += len(text) + 1
+    assert len(expected) >= 10
+    assert [(e.start_char, e.end_char, e.label_) for e in nlp(" ".join(TEXTS)).ents] == expected
+
+
+def test_round_trip_keeps_the_windows(trained_nlp, tiny_bert, tmp_path):
+    nlp = _nlp(trained_nlp, tiny_bert, context=10)
+    text = " ".join(TEXTS)
+    nlp.to_disk(tmp_path / "pipeline")
+    loaded = spacy.load(tmp_path / "pipeline")
+    getter = inline_encoder(loaded).attrs["get_spans"]
+    assert isinstance(getter, SentenceContextSpans) and getter.context == 10
+    numpy.testing.assert_array_equal(_vectors(loaded, loaded(text)), _vectors(nlp, nlp(text)))
