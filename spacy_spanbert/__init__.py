@@ -1,6 +1,7 @@
 """SpanBERT for spaCy: a shared encoder, span-based NER and spancat span representations."""
 
 from . import architectures, legacy
+from .corpora import document_chunks
 from .encoder import (
     EncoderLoadError,
     SpanBertTransformer,
@@ -25,6 +26,7 @@ __all__ = [
     "UnsupportedEncoderError",
     "architectures",
     "build_sentence_ngram_suggester",
+    "document_chunks",
     "legacy",
     "make_spanbert",
     "make_spanbert_ner",

@@ -10,7 +10,14 @@ from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 from wasabi import msg
 
-from .corpora import CorpusCounts, read_iob_docs, read_nested_docs, split_by_document
+from .corpora import (
+    LAYOUTS,
+    CorpusCounts,
+    layout_docs,
+    read_iob_docs,
+    read_nested_docs,
+    split_by_document,
+)
 from .corpora.iob import SCHEMES
 from .corpora.span_widths import suggester_recall, width_counts, width_for_coverage
 
@@ -20,6 +27,14 @@ app = typer.Typer(name="spacy_spanbert", no_args_is_help=True, add_completion=Fa
 @app.callback()
 def main() -> None:
     """spacy-spanbert tools."""
+
+
+LAYOUT_OPTION = typer.Option(
+    "sentence", help=f"{' or '.join(LAYOUTS)}: one doc per sentence, or per document"
+)
+GROUP_SIZE_OPTION = typer.Option(
+    10, help="document layout without document markers: sentences per doc"
+)
 
 
 @app.command("convert-iob")
@@ -32,10 +47,13 @@ def convert_iob(
     spans_key: Optional[str] = typer.Option(
         None, help="Also copy the entities to doc.spans[KEY] (for spancat)"
     ),
+    layout: str = LAYOUT_OPTION,
+    group_size: int = GROUP_SIZE_OPTION,
 ) -> None:
-    """Convert an IOB column file to a DocBin, one doc per sentence, and print its counts."""
-    docs = read_iob_docs(input_path, Vocab(), scheme, spans_key)
-    _write(docs, output_path, spans_key, source=input_path)
+    """Convert an IOB column file to a DocBin, one doc per sentence or per document,
+    and print its counts."""
+    sentences = read_iob_docs(input_path, Vocab(), scheme, spans_key)
+    _write(layout_docs(sentences, layout, group_size), output_path, spans_key, source=input_path)
 
 
 @app.command("convert-nested")
@@ -45,11 +63,13 @@ def convert_nested(
     ),
     output_path: Path = typer.Argument(..., dir_okay=False, help="Output .spacy file"),
     spans_key: str = typer.Option("sc", help="doc.spans key for all (nested) spans"),
+    layout: str = LAYOUT_OPTION,
+    group_size: int = GROUP_SIZE_OPTION,
 ) -> None:
     """Convert nested-span JSON lines to a DocBin: every span in doc.spans[KEY], the
-    outermost ones in doc.ents; print the counts."""
-    docs = read_nested_docs(input_path, Vocab(), spans_key)
-    _write(docs, output_path, spans_key, source=input_path)
+    outermost ones in doc.ents, one doc per sentence or per doc_id; print the counts."""
+    sentences = read_nested_docs(input_path, Vocab(), spans_key)
+    _write(layout_docs(sentences, layout, group_size), output_path, spans_key, source=input_path)
 
 
 @app.command("split-docs")

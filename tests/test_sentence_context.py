@@ -155,3 +155,33 @@ def test_round_trip_keeps_the_windows(trained_nlp, tiny_bert, tmp_path):
     getter = inline_encoder(loaded).attrs["get_spans"]
     assert isinstance(getter, SentenceContextSpans) and getter.context == 10
     numpy.testing.assert_array_equal(_vectors(loaded, loaded(text)), _vectors(nlp, nlp(text)))
+
+
+@pytest.mark.issue(15)
+def test_context_config_trains_on_documents(tiny_bert, tmp_path):
+    """configs/spanbert_ner_context.cfg: documents cut into sentence chunks with their
+    boundaries, sentence windows with context, a sentencizer for raw text."""
+    from spacy.tokens import DocBin
+
+    from spacy_spanbert.corpora import as_documents
+
+    from .util import make_examples, spacy_train
+
+    nlp = spacy.blank("en")
+    sentences = [eg.reference for eg in make_examples(nlp)]
+    documents = as_documents(sentences, group_size=4)
+    DocBin(docs=documents).to_disk(tmp_path / "train.spacy")
+    spacy_train(
+        "configs/spanbert_ner_context.cfg", tmp_path / "out", tmp_path / "train.spacy", tiny_bert,
+        "--training.max_steps", "200", "--training.optimizer.learn_rate.total_steps", "200",
+        "--training.optimizer.learn_rate.initial_rate", "0.01", "--training.batcher.size", "100",
+        "--training.dropout", "0.0", "--components.spanbert_ner.model.dropout", "0.0",
+        "--components.spanbert_ner.encoder_lr_scale", "0.1", "--training.eval_frequency", "50",
+    )  # fmt: skip
+    trained = spacy.load(tmp_path / "out" / "model-best")
+    assert trained.pipe_names == ["sentencizer", "spanbert_ner"]
+    assert isinstance(inline_encoder(trained).attrs["get_spans"], SentenceContextSpans)
+    for document in documents:  # the raw text of each training document
+        doc = trained(document.text)
+        assert len(list(doc.sents)) == len(list(document.sents))
+        assert [(e.text, e.label_) for e in doc.ents] == [(e.text, e.label_) for e in document.ents]

@@ -1,10 +1,14 @@
 from .counts import CorpusCounts
+from .documents import LAYOUTS, as_documents, layout_docs
 from .errors import CorpusFormatError
 from .iob import read_iob_docs, tags_to_spans
 from .nested import outermost_spans, read_nested_docs
 from .split import split_by_document
 
 __all__ = [
+    "LAYOUTS",
+    "as_documents",
+    "layout_docs",
     "CorpusCounts",
     "CorpusFormatError",
     "outermost_spans",

@@ -18,15 +18,16 @@ class CorpusCounts:
 
     @classmethod
     def of(cls, docs: Iterable[Doc], spans_key: Optional[str] = None) -> "CorpusCounts":
-        """Count docs (one per sentence), tokens, `doc.ents` and `doc.spans[spans_key]`
-        per label; documents are the distinct `doc.user_data["document"]` values."""
+        """Count sentences (a doc's sentences, or the doc where it has no sentence
+        boundaries), tokens, `doc.ents` and `doc.spans[spans_key]` per label; documents
+        are the distinct `doc.user_data["document"]` values."""
         documents = set()
         counts = cls()
         entities: Counter = Counter()
         spans: Counter = Counter()
         for doc in docs:
             documents.add(doc.user_data.get("document"))
-            counts.sentences += 1
+            counts.sentences += len(list(doc.sents)) if doc.has_annotation("SENT_START") else 1
             counts.tokens += len(doc)
             entities.update(ent.label_ for ent in doc.ents)
             if spans_key is not None and spans_key in doc.spans:
