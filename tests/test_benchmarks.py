@@ -12,6 +12,9 @@ from .util import TEXTS
 MODULES = [
     "benchmarks.annotate_engines",
     "benchmarks.compare",
+    "benchmarks.document_context",
+    "benchmarks.pretraining",
+    "benchmarks.training_profile",
     "benchmarks.gpu_check",
     "benchmarks.memory",
     "benchmarks.score_table",

@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import spacy
 from spacy.scorer import get_ner_prf
@@ -19,6 +19,8 @@ from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 from spacy.training.batchers import configure_minibatch_by_words
 from spacy.vocab import Vocab
+
+from spacy_spanbert.corpora.document_chunks import sentence_chunks, slice_doc
 
 from ..memory import peak_rss_mib
 
@@ -58,13 +60,27 @@ def score_entities(gold: Sequence[Doc], predicted: Sequence[Entities]) -> Dict[s
     }
 
 
-def batches_per_epoch(train_path: Path, batch_words: int, tolerance: float = 0.2) -> int:
+def batches_per_epoch(
+    train_path: Path, batch_words: int, chunk_tokens: Optional[int] = None, tolerance: float = 0.2
+) -> int:
     """How many batches spaCy's `batch_by_words` makes of the training set (file order),
-    so every system's schedule can span the same number of epochs."""
+    so every system's schedule can span the same number of epochs. `chunk_tokens`:
+    documents are cut into chunks of whole sentences first, as the
+    `spacy_spanbert.document_chunks.v1` augmenter cuts them."""
     batcher = configure_minibatch_by_words(
         size=batch_words, tolerance=tolerance, discard_oversize=False
     )
     docs = read_docs(train_path, spacy.blank("en").vocab)
+    if chunk_tokens is not None:
+        docs = [
+            slice_doc(doc, start, end)
+            for doc in docs
+            for start, end in (
+                sentence_chunks(doc, chunk_tokens)
+                if doc.has_annotation("SENT_START")
+                else [(0, len(doc))]
+            )
+        ]
     return sum(1 for _ in batcher(docs))
 
 

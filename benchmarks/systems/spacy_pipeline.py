@@ -71,7 +71,13 @@ def train(
 ) -> None:
     """Train for a whole number of epochs, warmup then linear decay over all of them."""
     torch.set_num_threads(threads)
-    per_epoch = batches_per_epoch(train_path, batch_words)
+    augmenter = spacy.util.load_config(config)["corpora"]["train"].get("augmenter") or {}
+    chunk_tokens = (
+        augmenter.get("max_tokens")
+        if augmenter.get("@augmenters") == "spacy_spanbert.document_chunks.v1"
+        else None
+    )
+    per_epoch = batches_per_epoch(train_path, batch_words, chunk_tokens)
     steps = per_epoch * epochs
     log_path = output / "train_log.jsonl"
     settings: Dict[str, object] = {

@@ -18,13 +18,16 @@ DOCUMENT_KEY = "document"
 
 def as_documents(sentences: List[Doc], group_size: int) -> List[Doc]:
     """One Doc per document (or per `group_size` sentences where the corpus has one
-    document), sentences in order, with `doc.user_data["document"]` kept."""
+    document), sentences in order, with `doc.user_data["document"]` kept. The sentence
+    docs are used up: their sentence starts are set and their user data cleared (a
+    sentence's own keys, such as GENIA's sent_id, have no place in a document)."""
     if group_size < 1:
         raise ValueError(f"group_size must be at least 1 sentence, got {group_size}.")
+    keys = [doc.user_data.get(DOCUMENT_KEY) for doc in sentences]
     for doc in sentences:
+        doc.user_data.clear()
         for token in doc:
             token.is_sent_start = token.i == 0
-    keys = [doc.user_data.get(DOCUMENT_KEY) for doc in sentences]
     if len(set(keys)) <= 1:
         keys = [i // group_size for i in range(len(sentences))]
     documents = []

@@ -1,0 +1,196 @@
+"""Sentences alone, or each sentence inside its document: accuracy and speed.
+
+    python -m benchmarks.document_context run CORPORA_DIR [--contexts 0 --contexts 32 ...]
+        [--seeds 0 --seeds 1] [--work benchmarks/runs/document_context]
+
+CoNLL-2003, `spanbert_ner` with the MiniLM encoder, the same epoch, recipe and seeds
+for every row:
+
+- sentences: one doc per sentence, spacy-transformers' strided windows
+  (configs/spanbert_ner.cfg), as the project trains by default;
+- documents, context N: one doc per -DOCSTART- document, a window per sentence with
+  up to N tokens of context on either side (configs/spanbert_ner_context.cfg).
+
+WNUT-17 (no document markers: groups of 10 tweets) checks that context does no harm,
+with --wnut-context. Dev and test F (the sentences' gold boundaries given to the
+document rows), and words/s over the test set at batch 32 (docs or sentences),
+length-bucketed. Each phase runs in its own process and leaves a JSON file under WORK.
+"""
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import spacy
+import torch
+import typer
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from .compare import ROOT, SPACY_SCRIPT, run_phase
+from .systems.common import Entities, doc_entities, read_docs, score_entities
+from .tables import header, row
+
+app = typer.Typer(add_completion=False)
+THIS = [sys.executable, "-m", "benchmarks.document_context"]
+SENTENCE_CONFIG = ROOT / "configs/spanbert_ner.cfg"
+CONTEXT_CONFIG = ROOT / "configs/spanbert_ner_context.cfg"
+SPEED_BATCH = 32
+# A unit of text to annotate: its words and each word's sentence start.
+Unit = Tuple[List[str], List[bool]]
+
+
+def units_of(docs: List[Doc]) -> List[Unit]:
+    """Words and gold sentence starts of each doc (a sentence or a document)."""
+    return [
+        ([t.text for t in doc], [t.i == 0 or bool(t.is_sent_start) for t in doc]) for doc in docs
+    ]
+
+
+def annotate(nlp: Language, units: List[Unit], batch_size: int) -> Tuple[float, List[Entities]]:
+    """Seconds to annotate the units (length-bucketed, in order again), and entities."""
+    start = time.perf_counter()
+    order = sorted(range(len(units)), key=lambda i: len(units[i][0]))
+    docs = (Doc(nlp.vocab, words=units[i][0], sent_starts=units[i][1]) for i in order)
+    results: List[Entities] = [[] for _ in units]
+    for i, doc in zip(order, nlp.pipe(docs, batch_size=batch_size)):
+        results[i] = doc_entities(doc)
+    return time.perf_counter() - start, results
+
+
+@app.command("evaluate-phase", hidden=True)
+def evaluate_phase(
+    model: str,
+    dev_path: Path,
+    test_path: Path,
+    threads: int = 2,
+    json_out: Path = typer.Option(...),
+) -> None:
+    """Entity P/R/F on dev and test, and words/s on test."""
+    torch.set_num_threads(threads)
+    nlp = spacy.load(model)
+    result: Dict[str, Any] = {"model": model}
+    for split, path in (("dev", dev_path), ("test", test_path)):
+        gold = read_docs(path, nlp.vocab)
+        units = units_of(gold)
+        if split == "test":
+            annotate(nlp, units[:SPEED_BATCH], SPEED_BATCH)  # warm up
+        seconds, predicted = annotate(nlp, units, SPEED_BATCH)
+        result[split] = score_entities(gold, predicted)
+        words = sum(len(words) for words, _ in units)
+        result[split].update({"seconds": seconds, "words": words, "words_per_s": words / seconds})
+        print(f"{split}: F {100 * result[split]['f']:.1f}, {words / seconds:,.0f} words/s")
+    json_out.parent.mkdir(parents=True, exist_ok=True)
+    json_out.write_text(json.dumps(result, indent=2))
+
+
+def converted(corpus: str, corpora_dir: Path, work: Path, layout: str) -> Path:
+    out = work / "corpus" / f"{corpus}-{layout}"
+    if not (out / "dev.spacy").exists():
+        script = [sys.executable, "scripts/convert_corpus.py", corpus, str(corpora_dir)]
+        subprocess.run([*script, str(out), layout], check=True, cwd=ROOT)
+    return out
+
+
+def run_row(
+    corpus: str, layout: str, context: int, data: Path, run_dir: Path, epochs: int, seed: int
+) -> Dict[str, Any]:
+    config = SENTENCE_CONFIG if layout == "sentence" else CONTEXT_CONFIG
+    train = [*SPACY_SCRIPT, "train", str(config), str(data / "train.spacy")]
+    train += [str(data / "dev.spacy"), str(run_dir), "--epochs", str(epochs), "--seed", str(seed)]
+    if layout == "document":
+        key = "components.spanbert_ner.model.tok2vec.get_spans.context"
+        train += ["--set", f"{key}={context}"]
+    trained = run_phase(run_dir / "train.json", train)
+    splits = [str(data / "dev.spacy"), str(data / "test.spacy")]
+    scores = run_phase(
+        run_dir / "evaluate.json", [*THIS, "evaluate-phase", trained["model"], *splits]
+    )
+    return {"train": trained, "evaluate": scores}
+
+
+def mean_spread(values: List[float]) -> str:
+    half_range = (max(values) - min(values)) / 2
+    return f"{statistics.mean(values):.1f} ± {half_range:.1f}"
+
+
+def report(results: Dict[str, Any]) -> str:
+    lines = []
+    for corpus, rows in results["rows"].items():
+        lines += [
+            "",
+            f"**{corpus}**, {results['epochs'][corpus]} epoch(s), seeds {results['seeds']}",
+            "",
+        ]
+        lines.append(
+            header(
+                "row", "dev F", "test F", "test words/s", "train s/epoch", "per seed (dev / test F)"
+            )
+        )
+        for name, by_seed in rows.items():
+            runs = list(by_seed.values())
+
+            def values(split: str, key: str, runs: List[Dict[str, Any]] = runs) -> List[float]:
+                scale = 100 if key == "f" else 1
+                return [scale * run["evaluate"][split][key] for run in runs]
+
+            per_seed = "; ".join(
+                f"{seed}: "
+                + " / ".join(f"{100 * run['evaluate'][s]['f']:.1f}" for s in ("dev", "test"))
+                for seed, run in by_seed.items()
+            )
+            seconds = [run["train"]["seconds_per_epoch"] for run in runs]
+            lines.append(
+                row(
+                    name,
+                    mean_spread(values("dev", "f")),
+                    mean_spread(values("test", "f")),
+                    f"{statistics.mean(values('test', 'words_per_s')):,.0f}",
+                    f"{statistics.mean(seconds):,.0f}",
+                    per_seed,
+                )
+            )
+    return "\n".join(lines)
+
+
+@app.command("run")
+def main(
+    corpora_dir: Path,
+    contexts: List[int] = typer.Option([0, 32, 64, 128]),
+    seeds: List[int] = typer.Option([0, 1]),
+    conll_epochs: int = 1,
+    wnut_epochs: int = 3,
+    wnut_context: int = 64,
+    work: Path = ROOT / "benchmarks/runs/document_context",
+) -> None:
+    plan = {
+        "conll2003": [("sentences", "sentence", 0)]
+        + [(f"documents, context {c}", "document", c) for c in contexts],
+        "wnut17": [
+            ("sentences", "sentence", 0),
+            (f"groups of 10 tweets, context {wnut_context}", "document", wnut_context),
+        ],
+    }
+    epochs = {"conll2003": conll_epochs, "wnut17": wnut_epochs}
+    results: Dict[str, Any] = {"seeds": seeds, "epochs": epochs, "rows": {}}
+    started = time.perf_counter()
+    for seed in seeds:
+        for corpus, rows in plan.items():
+            for index, (name, layout, context) in enumerate(rows):
+                data = converted(corpus, corpora_dir, work, layout)
+                run_dir = work / corpus / f"row{index}" / f"seed{seed}"
+                run = run_row(corpus, layout, context, data, run_dir, epochs[corpus], seed)
+                results["rows"].setdefault(corpus, {}).setdefault(name, {})[str(seed)] = run
+    results["driver_seconds_this_invocation"] = time.perf_counter() - started
+    text = report(results)
+    (work / "results.md").write_text(text + "\n")
+    (work / "results.json").write_text(json.dumps(results, indent=2))
+    print(text)
+
+
+if __name__ == "__main__":
+    app()
