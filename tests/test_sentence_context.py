@@ -163,6 +163,7 @@ def test_context_config_trains_on_documents(tiny_bert, tmp_path):
     boundaries, sentence windows with context, a sentencizer for raw text."""
     from spacy.tokens import DocBin
 
+    from spacy_spanbert.annotate import InputRecord, annotate_records
     from spacy_spanbert.corpora import as_documents
 
     from .util import make_examples, spacy_train
@@ -185,3 +186,12 @@ def test_context_config_trains_on_documents(tiny_bert, tmp_path):
         doc = trained(document.text)
         assert len(list(doc.sents)) == len(list(document.sents))
         assert [(e.text, e.label_) for e in doc.ents] == [(e.text, e.label_) for e in document.ents]
+    # `annotate` on multi-sentence records: the same pipeline, the same entities.
+    records = [
+        InputRecord("texts.jsonl", i, {"text": document.text})
+        for i, document in enumerate(documents)
+    ]
+    annotated = annotate_records(trained, records, key="annotations")
+    for output, document in zip(annotated, documents):
+        found = [(e["start"], e["end"], e["label"]) for e in output["annotations"]["entities"]]
+        assert found == [(e.start_char, e.end_char, e.label_) for e in document.ents]
