@@ -176,3 +176,51 @@ def test_copy_after_loading_keeps_chunked_prediction_and_safetensors(tiny_bert):
     shims = srsly.msgpack_loads(copied.to_bytes())["shims"]
     (shim,) = [srsly.msgpack_loads(shim) for node in shims for shim in node]
     assert shim["weights_format"] == "safetensors"
+
+
+@pytest.mark.issue(16)
+def test_training_in_chunks_of_windows_gives_the_one_pass_gradients(tiny_bert, tmp_path):
+    """Windows trained in length-sorted chunks, each cut to its longest: the outputs
+    and parameter gradients of one padded pass (dropout off, so both are exact)."""
+    import dataclasses
+
+    import torch
+    from transformers.utils import ModelOutput
+
+    encoder_dir = tmp_path / "no-dropout"
+    shutil.copytree(tiny_bert, encoder_dir)
+    config = json.loads((encoder_dir / "config.json").read_text())
+    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    (encoder_dir / "config.json").write_text(json.dumps(config))
+    encoder = _encoder(encoder_dir)
+    encoder.initialize()
+    vocab = spacy.blank("en").vocab
+    words = "Barack Obama visited Berlin on Monday and met Angela Merkel there".split()
+    docs = [Doc(vocab, words=(words * 10)[:n]) for n in (37, 1, 20, 5, 64, 12, 2)]
+    gradient = None
+    results = {}
+    for size in (1000, 2):
+        encoder.wrapper.attrs["chunk_windows"] = size
+        encoder.transformer.zero_grad()
+        output, backprop = encoder.begin_update(docs)
+        hidden = output.model_output.last_hidden_state
+        if gradient is None:
+            # Gradients reach real wordpieces only (as from the token alignment).
+            real = torch.as_tensor(numpy.asarray(output.wordpieces.attention_mask)).float()
+            gradient = torch.randn(hidden.shape, generator=torch.Generator().manual_seed(0))
+            gradient *= real[:, :, None]
+        backprop(dataclasses.replace(output, model_output=ModelOutput(last_hidden_state=gradient)))
+        grads = {
+            n: p.grad.clone()
+            for n, p in encoder.transformer.named_parameters()
+            if p.grad is not None
+        }
+        results[size] = (hidden.detach().clone(), grads)
+    (one_pass, one_pass_grads), (chunked, chunked_grads) = results[1000], results[2]
+    mask = torch.as_tensor(numpy.asarray(output.wordpieces.attention_mask)).bool()
+    numpy.testing.assert_allclose(chunked[mask], one_pass[mask], rtol=1e-4, atol=1e-5)
+    assert one_pass_grads.keys() == chunked_grads.keys() and len(one_pass_grads) > 10
+    for name in one_pass_grads:
+        numpy.testing.assert_allclose(
+            chunked_grads[name], one_pass_grads[name], rtol=1e-3, atol=1e-5
+        )

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from spacy_spanbert.encoder.window_chunks import PREDICT_CHUNK_WINDOWS
+from spacy_spanbert.encoder.window_chunks import CHUNK_WINDOWS
 
 from .util import inline_encoder
 
@@ -90,15 +90,15 @@ def test_encoder_predicts_long_docs_in_chunks_of_windows(trained_nlp: Language):
     the same vectors. The default is 16."""
     tok2vec = trained_nlp.get_pipe("spanbert_ner").model.get_ref("tok2vec")
     wrapper = inline_encoder(trained_nlp).wrapper
-    assert wrapper.attrs["predict_chunk_windows"] == PREDICT_CHUNK_WINDOWS == 16
+    assert wrapper.attrs["chunk_windows"] == CHUNK_WINDOWS == 16
     doc = trained_nlp.make_doc(" ".join(["Barack Obama visited Berlin on Monday."] * 300))
     vectors = {}
     try:
         for size in (64, 8, 3):
-            wrapper.attrs["predict_chunk_windows"] = size
+            wrapper.attrs["chunk_windows"] = size
             vectors[size] = tok2vec.predict([doc])[0]
     finally:
-        wrapper.attrs["predict_chunk_windows"] = PREDICT_CHUNK_WINDOWS
+        wrapper.attrs["chunk_windows"] = CHUNK_WINDOWS
     assert vectors[64].shape == (len(doc), 64)
     for size in (8, 3):
         numpy.testing.assert_allclose(vectors[size], vectors[64], rtol=1e-4, atol=1e-5)
@@ -113,12 +113,12 @@ def test_encoder_chunks_of_sorted_trimmed_windows_give_one_pass_vectors(trained_
     words = "Barack Obama visited Berlin on Monday and met Angela Merkel there".split()
     docs = [trained_nlp.make_doc(" ".join((words * 10)[:n])) for n in (37, 1, 100, 5, 64, 12, 2)]
     try:
-        wrapper.attrs["predict_chunk_windows"] = 1000
+        wrapper.attrs["chunk_windows"] = 1000
         whole = tok2vec.predict(docs)
-        wrapper.attrs["predict_chunk_windows"] = 2
+        wrapper.attrs["chunk_windows"] = 2
         chunked = tok2vec.predict(docs)
     finally:
-        wrapper.attrs["predict_chunk_windows"] = PREDICT_CHUNK_WINDOWS
+        wrapper.attrs["chunk_windows"] = CHUNK_WINDOWS
     for doc, a, b in zip(docs, whole, chunked):
         assert a.shape == b.shape == (len(doc), 64)
         numpy.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)

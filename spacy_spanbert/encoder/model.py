@@ -24,7 +24,7 @@ from transformers.utils import ModelOutput
 from .loading import load_encoder
 from .safetensors_shim import SafetensorsHFShim
 from .sentence_context import keep_centre_windows
-from .window_chunks import PREDICT_CHUNK_WINDOWS, window_chunked_forward
+from .window_chunks import CHUNK_WINDOWS, window_chunked_forward
 
 # The registered names of the encoder and of its inline (tok2vec) form.
 ENCODER_ARCHITECTURE = "spacy_spanbert.SpanBertEncoder.v1"
@@ -36,7 +36,7 @@ SpanGetter = Callable[[List[Doc]], List[List[Span]]]
 class SpanBertTransformerModel(TransformerModel):
     """A TransformerModel whose weights load through `load_encoder` (SpanBERT's
     casing and length fixed, BERT family only), are saved as safetensors, and are
-    run a chunk of windows at a time in prediction.
+    run a chunk of windows of similar length at a time.
 
     Wordpiece alignment, truncation at the tokenizer's model_max_length, mixed
     precision and the output (`FullTransformerBatch`) are spacy-transformers' own.
@@ -50,19 +50,17 @@ class SpanBertTransformerModel(TransformerModel):
         transformer_config: Dict[str, Any],
         mixed_precision: bool = False,
         grad_scaler_config: Dict[str, Any] = SimpleFrozenDict(),
-        predict_chunk_windows: int = PREDICT_CHUNK_WINDOWS,
+        chunk_windows: int = CHUNK_WINDOWS,
     ) -> None:
         _refuse_remote_code(tokenizer_config, transformer_config)
-        if predict_chunk_windows < 1:
-            raise ValueError(
-                f"predict_chunk_windows must be at least 1, got {predict_chunk_windows}."
-            )
+        if chunk_windows < 1:
+            raise ValueError(f"chunk_windows must be at least 1, got {chunk_windows}.")
         self.settings: Dict[str, Any] = {
             "tokenizer_config": dict(tokenizer_config),
             "transformer_config": dict(transformer_config),
             "mixed_precision": mixed_precision,
             "grad_scaler_config": dict(grad_scaler_config),
-            "predict_chunk_windows": predict_chunk_windows,
+            "chunk_windows": chunk_windows,
         }
         shim = SafetensorsHFShim(
             HFObjects(None, None, None, dict(tokenizer_config), dict(transformer_config)),
@@ -75,7 +73,7 @@ class SpanBertTransformerModel(TransformerModel):
             attrs={
                 "convert_inputs": _convert_inputs,
                 "convert_outputs": _convert_outputs,
-                "predict_chunk_windows": predict_chunk_windows,
+                "chunk_windows": chunk_windows,
             },
             shims=[shim],
             dims={"nI": None, "nO": None},

@@ -1,50 +1,88 @@
-"""Run the encoder over a batch's windows in chunks of similar length at prediction time.
+"""Run the encoder over a batch's windows in chunks of similar length.
 
 spacy-transformers encodes every window of a batch in one forward pass, padded to
 the longest: about 1,040 windows of 128 tokens for one 100k-token doc, whose
 attention tensors alone take gigabytes, and for a batch of sentences mostly padding
-(CoNLL-2003's test sentences have 14 tokens on average and up to 124). In prediction
-the windows are independent, so they go through in chunks, shortest first, each cut
-to its own longest window; the outputs are padded back and put in batch order. The
-same result, with memory bounded by the chunk and little compute spent on padding.
-Training keeps the single pass, which backprop needs.
+(CoNLL-2003's sentences have 14 tokens on average and up to 124; attention costs the
+square of the padded length). The windows are independent, so they go through in
+chunks of `chunk_windows`, shortest first, each cut to its own longest window; the
+outputs are padded back and put in batch order.
+
+In prediction each chunk runs without gradients, so memory is bounded by the chunk.
+In training each chunk keeps its graph, and the backward pass runs once over all of
+them (one `torch.autograd.backward` through the shim, so gradient scaling for mixed
+precision is applied once): the same gradients as one padded pass, without the
+compute spent on padding.
 """
 
-from typing import Any, Callable, Tuple
+from typing import Any, Callable, List, Tuple
 
 import numpy
 import torch
 from spacy_transformers.data_classes import WordpieceBatch
-from thinc.api import Model
+from thinc.api import ArgsKwargs, Model
 from thinc.layers.pytorchwrapper import forward as pytorch_forward
 
 from ..layers.prediction_only import no_backprop
 
-PREDICT_CHUNK_WINDOWS = 16
+CHUNK_WINDOWS = 16
 
 
 def window_chunked_forward(
     model: Model, wordpieces: WordpieceBatch, is_train: bool
 ) -> Tuple[Any, Callable]:
     """thinc's PyTorch wrapper forward (what spacy-transformers' HFWrapper runs), by
-    chunks of `model.attrs["predict_chunk_windows"]` windows sorted by length when
-    not training."""
-    size = model.attrs["predict_chunk_windows"]
+    chunks of `model.attrs["chunk_windows"]` windows sorted by length."""
+    size = model.attrs["chunk_windows"]
+    order = numpy.argsort(numpy.asarray(wordpieces.lengths), kind="stable")
+    chunks = [order[i : i + size] for i in range(0, len(order), size)]
     if is_train:
-        return pytorch_forward(model, wordpieces, is_train)
-    lengths = numpy.asarray(wordpieces.lengths)
-    order = numpy.argsort(lengths, kind="stable")
-    outputs = [
-        pytorch_forward(model, _rows(wordpieces, order[i : i + size]), False)[0]
-        for i in range(0, len(order), size)
-    ]
+        return _train_in_chunks(model, wordpieces, chunks, order)
+    outputs = [pytorch_forward(model, _rows(wordpieces, rows), False)[0] for rows in chunks]
+    return _merged(outputs, wordpieces.input_ids.shape[1], order), no_backprop("The encoder")
+
+
+def _train_in_chunks(
+    model: Model, wordpieces: WordpieceBatch, chunks: List[numpy.ndarray], order: numpy.ndarray
+) -> Tuple[Any, Callable]:
+    shim = model.shims[0]
+    outputs = []
+    backprops = []
+    for rows in chunks:
+        inputs, _ = model.attrs["convert_inputs"](model, _rows(wordpieces, rows), True)
+        output, backprop_chunk = shim(inputs, True)
+        outputs.append(output)
+        backprops.append(backprop_chunk)
     width = wordpieces.input_ids.shape[1]
+    with torch.no_grad():
+        merged = _merged(outputs, width, order)
+    positions = torch.as_tensor(numpy.concatenate(chunks))
+
+    def backprop(d_output: Any) -> List:
+        # spacy-transformers names the gradients output_0, ...: the first is the last
+        # hidden state's, the only output its layers pass a gradient back for.
+        d_hidden = next(iter(d_output.values()))
+        d_ordered = d_hidden.index_select(0, positions.to(d_hidden.device))
+        hidden = [output["last_hidden_state"] for output in outputs]
+        grads, start = [], 0
+        for tensor in hidden:
+            grads.append(d_ordered[start : start + len(tensor), : tensor.shape[1]])
+            start += len(tensor)
+        # One backward over every chunk's graph, through the first chunk's shim callback.
+        backprops[0](ArgsKwargs(args=(tuple(hidden),), kwargs={"grad_tensors": tuple(grads)}))
+        return []
+
+    return merged, backprop
+
+
+def _merged(outputs: List[Any], width: int, order: numpy.ndarray) -> Any:
+    """The chunks' outputs (in length order) as one batch output in batch order."""
     batch_order = torch.as_tensor(numpy.argsort(order, kind="stable"))
     merged = {
         key: _merge([output[key] for output in outputs], width, batch_order)
         for key in outputs[0].keys()
     }
-    return type(outputs[0])(**merged), no_backprop("The encoder")
+    return type(outputs[0])(**merged)
 
 
 def _rows(wordpieces: WordpieceBatch, rows: numpy.ndarray) -> WordpieceBatch:
