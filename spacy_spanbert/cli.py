@@ -277,20 +277,33 @@ def pretrain_command(
 def thresholds_command(
     model: str = typer.Argument(..., help="Pipeline directory or package name"),
     dev_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="Dev .spacy file"),
-    component: str = typer.Option("spanbert_spancat", help="The span categorizer to tune"),
+    component: Optional[str] = typer.Option(
+        None, help="spanbert_ner or a span categorizer (default: the first in the pipeline)"
+    ),
     steps: int = typer.Option(19, help="Thresholds evenly spaced in (0, 1)"),
 ) -> None:
-    """P/R/F of a span categorizer on DEV at each threshold, from one pass: choose
-    its `threshold` on dev (never on test)."""
+    """P/R/F of spanbert_ner (its entity_threshold) or a span categorizer (its
+    threshold) on DEV at each threshold, from one scoring pass: choose it on dev,
+    never on test."""
     import spacy
     from spacy.training import Corpus
 
+    from .ner import SpanBertNER
+    from .ner.thresholds import entity_threshold_scores
     from .spancat.thresholds import threshold_scores
 
     nlp = spacy.load(model)
+    tunable = [n for n, p in nlp.pipeline if isinstance(p, (SpanBertNER, SpanCategorizer))]
+    if component is None:
+        if not tunable:
+            msg.fail(f"{model} has no spanbert_ner or span categorizer to tune.", exits=1)
+        component = tunable[0]
+    pipe = nlp.get_pipe(component)
+    setting = "entity_threshold" if isinstance(pipe, SpanBertNER) else "threshold"
     examples = list(Corpus(dev_path)(nlp))
     grid = [round(float(t), 4) for t in numpy.linspace(0, 1, steps + 2)[1:-1]]
-    results = threshold_scores(nlp, component, examples, grid)
+    score = entity_threshold_scores if isinstance(pipe, SpanBertNER) else threshold_scores
+    results = score(nlp, component, examples, grid)
     labels = list(results[0].per_label) if results else []
     best = max(results, key=lambda result: result.f)
     rows = [
@@ -301,11 +314,10 @@ def thresholds_command(
         )
         for r in results
     ]
-    msg.table(rows, header=("threshold", "P", "R", "F", *labels))
-    pipe = nlp.get_pipe(component)
-    current = pipe.cfg["threshold"] if isinstance(pipe, SpanCategorizer) else None
+    msg.table(rows, header=(setting, "P", "R", "F", *labels))
+    current = getattr(pipe, "cfg", {}).get(setting)
     msg.good(
-        f"Best on {dev_path}: threshold {best.threshold:.2f} (F {100 * best.f:.1f}); the "
-        f"pipeline has {current}. Set it with --components.{component}.threshold "
-        f"{best.threshold:.2f} (training) or nlp.get_pipe({component!r}).cfg['threshold']."
+        f"Best on {dev_path}: {setting} {best.threshold:.2f} (F {100 * best.f:.1f}); the "
+        f"pipeline has {current}. Set it with --components.{component}.{setting} "
+        f"{best.threshold:.2f} (training) or nlp.get_pipe({component!r}).cfg[{setting!r}]."
     )

@@ -239,3 +239,60 @@ def test_initialized_model_predicts_the_weighted_class_prior(tiny_bert, negative
     numpy.testing.assert_allclose(
         probs, numpy.tile(expected / expected.sum(), (n_candidates, 1)), rtol=1e-5
     )
+
+
+@pytest.mark.issue(16)
+def test_an_entity_whose_probability_is_split_between_labels_is_kept():
+    """ "No entity" is weighed against the labels' total: here no single label beats
+    it (0.3 < 0.4), but the span is an entity with probability 0.6."""
+    from spacy_spanbert.ner.decoding import entity_decisions
+
+    probs = numpy.asarray([[0.3, 0.3, 0.4], [0.1, 0.1, 0.8], [0.7, 0.2, 0.1]], dtype="f")
+    best, best_p, entity_p, keep = entity_decisions(probs, entity_threshold=0.5, threshold=0.0)
+    assert keep.tolist() == [True, False, True]
+    assert best.tolist() == [0, 0, 0] and best_p.tolist() == pytest.approx([0.3, 0.1, 0.7])
+    assert entity_p.tolist() == pytest.approx([0.6, 0.2, 0.9])
+    assert entity_decisions(probs, 0.5, threshold=0.5)[3].tolist() == [False, False, True]
+
+
+def _part_trained(tiny_bert):
+    spacy.util.fix_random_seed(0)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("spanbert_ner", config=ner_config(tiny_bert))
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(12):  # part-trained: some entities right, some wrong, some missed
+        nlp.update(examples, sgd=optimizer)
+    return nlp, examples
+
+
+@pytest.mark.issue(16)
+def test_entity_threshold_scores_agree_with_spaCys_scorer(tiny_bert):
+    from spacy_spanbert.ner.thresholds import entity_threshold_scores
+
+    nlp, examples = _part_trained(tiny_bert)
+    ner = nlp.get_pipe("spanbert_ner")
+    results = entity_threshold_scores(nlp, "spanbert_ner", examples, [0.1, 0.3, 0.5, 0.7])
+    assert len({round(r.f, 6) for r in results}) > 1  # the threshold matters here
+    for result in results:
+        ner.cfg["entity_threshold"] = result.threshold
+        scores = nlp.evaluate(examples)
+        assert result.p == pytest.approx(scores["ents_p"])
+        assert result.r == pytest.approx(scores["ents_r"])
+        assert result.f == pytest.approx(scores["ents_f"])
+        for label, f in result.per_label.items():
+            assert f == pytest.approx(scores["ents_per_type"].get(label, {"f": 0.0})["f"])
+
+
+def test_thresholds_command_tunes_spanbert_ner(tiny_bert, tmp_path):
+    from typer.testing import CliRunner
+
+    from spacy_spanbert.cli import app
+
+    nlp, examples = _part_trained(tiny_bert)
+    nlp.to_disk(tmp_path / "pipeline")
+    DocBin(docs=[eg.reference for eg in examples]).to_disk(tmp_path / "dev.spacy")
+    args = ["thresholds", str(tmp_path / "pipeline"), str(tmp_path / "dev.spacy"), "--steps", "4"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "entity_threshold" in result.output and "Best on" in result.output

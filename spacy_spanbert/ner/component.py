@@ -25,7 +25,7 @@ from ..encoder import (
 )
 from ..pipeline import build_sentence_ngram_suggester, component_from_disk
 from ..pipeline.priors import column_log_priors
-from .decoding import best_labels, greedy_non_overlapping
+from .decoding import entity_decisions, greedy_non_overlapping
 from .targets import LabelStatistics, candidate_targets, label_statistics
 
 DEFAULT_MODEL_CONFIG = f"""
@@ -66,6 +66,7 @@ IOB_BEGIN = Token.iob_strings().index("B")
     default_config={
         "model": DEFAULT_MODEL,
         "threshold": 0.0,
+        "entity_threshold": 0.5,
         "negative_weight": 1.0,
         "scores_key": "spanbert_ner",
         "encoder_lr_scale": DEFAULT_ENCODER_LR_SCALE,
@@ -83,6 +84,7 @@ def make_spanbert_ner(
     name: str,
     model: Model[Tuple[List[Doc], Ragged], Floats2d],
     threshold: float,
+    entity_threshold: float,
     negative_weight: float,
     scores_key: str,
     encoder_lr_scale: float,
@@ -90,7 +92,10 @@ def make_spanbert_ner(
 ) -> "SpanBertNER":
     """Span-based NER: score every span of up to `max_span_width` tokens, keep the best.
 
-    threshold (float): Least probability for a predicted entity to be kept.
+    threshold (float): Least probability of a predicted entity's label.
+    entity_threshold (float): Least entity probability (1 - p(no entity)) for a
+        candidate to be an entity; choose it on dev with `python -m spacy_spanbert
+        thresholds`.
     negative_weight (float): Weight in the loss of candidates that are no entity.
         Where entities are rare among candidates (WNUT-17: 0.45%), values below 1
         keep the model from settling on "no entity" everywhere, at the cost of
@@ -106,6 +111,7 @@ def make_spanbert_ner(
         model,
         name,
         threshold=threshold,
+        entity_threshold=entity_threshold,
         negative_weight=negative_weight,
         scores_key=scores_key,
         encoder_lr_scale=encoder_lr_scale,
@@ -127,6 +133,7 @@ class SpanBertNER(TrainablePipe):
         name: str = "spanbert_ner",
         *,
         threshold: float = 0.0,
+        entity_threshold: float = 0.5,
         negative_weight: float = 1.0,
         scores_key: str = "spanbert_ner",
         encoder_lr_scale: float = DEFAULT_ENCODER_LR_SCALE,
@@ -147,6 +154,10 @@ class SpanBertNER(TrainablePipe):
             )
         if not negative_weight > 0:
             raise ValueError(f"'{name}': negative_weight must be positive, got {negative_weight}.")
+        if not 0.0 <= entity_threshold <= 1.0:
+            raise ValueError(
+                f"'{name}': entity_threshold must be in [0, 1], got {entity_threshold}."
+            )
         self.vocab = vocab
         self.model = model
         self.name = name
@@ -154,6 +165,7 @@ class SpanBertNER(TrainablePipe):
         self.cfg: Dict = {
             "labels": [],
             "threshold": threshold,
+            "entity_threshold": entity_threshold,
             "negative_weight": negative_weight,
             "scores_key": scores_key,
             "encoder_lr_scale": validate_encoder_lr_scale(encoder_lr_scale, name),
@@ -219,14 +231,16 @@ class SpanBertNER(TrainablePipe):
         candidates, probs = candidates_probs
         spans = to_numpy(candidates.dataXd)
         lengths = to_numpy(candidates.lengths)
-        best, best_p, keep = best_labels(to_numpy(probs), self.cfg["threshold"])
+        best, best_p, entity_p, keep = entity_decisions(
+            to_numpy(probs), self.cfg["entity_threshold"], self.cfg["threshold"]
+        )
         offset = 0
         for doc, n_candidates in zip(docs, lengths):
             rows = offset + numpy.flatnonzero(keep[offset : offset + n_candidates])
             offset += n_candidates
             iob = doc.to_array(ENT_IOB)
             preset = (iob == IOB_BEGIN) | (iob == IOB_INSIDE)  # entities set before
-            kept = rows[greedy_non_overlapping(spans[rows], best_p[rows], preset)]
+            kept = rows[greedy_non_overlapping(spans[rows], entity_p[rows], preset)]
             ents = [
                 Span(doc, int(start), int(end), label=self.labels[best[row]])
                 for row, (start, end) in zip(kept, spans[kept])

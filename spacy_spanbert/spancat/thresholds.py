@@ -6,8 +6,7 @@ compares scores with it (keeping the best `max_positive` labels of a span, or th
 best label for one label per span) and counts matches with the gold spans on arrays.
 """
 
-from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, cast
+from typing import List, Optional, Sequence, cast
 
 import numpy
 from numpy.typing import NDArray
@@ -18,17 +17,9 @@ from spacy.util import minibatch
 from thinc.api import to_numpy
 
 from ..ner.decoding import best_labels
+from ..pipeline.threshold_scores import ThresholdScores, prf
 from .decoding import multilabel_keep
 from .targets import label_targets
-
-
-@dataclass
-class ThresholdScores:
-    threshold: float
-    p: float
-    r: float
-    f: float
-    per_label: Dict[str, float]  # F per label
 
 
 def threshold_scores(
@@ -83,25 +74,7 @@ def _scores_at(
     kept = _kept(pipe, scores, threshold)
     true_positives = (kept & (targets > 0)).sum(axis=0).astype("float64")
     predicted = kept.sum(axis=0).astype("float64")
-    p = _ratio(true_positives.sum(), predicted.sum())
-    r = _ratio(true_positives.sum(), gold.sum())
-    label_p = numpy.divide(
-        true_positives, predicted, out=numpy.zeros_like(predicted), where=predicted > 0
-    )
-    label_r = numpy.divide(true_positives, gold, out=numpy.zeros_like(gold), where=gold > 0)
-    label_f = numpy.divide(
-        2 * label_p * label_r,
-        label_p + label_r,
-        out=numpy.zeros_like(label_p),
-        where=label_p + label_r > 0,
-    )
-    return ThresholdScores(
-        threshold=threshold,
-        p=p,
-        r=r,
-        f=_ratio(2 * p * r, p + r),
-        per_label=dict(zip(pipe.labels, label_f.tolist())),
-    )
+    return prf(threshold, true_positives, predicted, gold, list(pipe.labels))
 
 
 def _kept(
@@ -117,7 +90,3 @@ def _kept(
     rows = numpy.flatnonzero(keep)
     kept[rows, best[rows]] = True
     return kept
-
-
-def _ratio(numerator: float, denominator: float) -> float:
-    return float(numerator / denominator) if denominator else 0.0
