@@ -12,6 +12,7 @@ from .util import TEXTS
 MODULES = [
     "benchmarks.annotate_engines",
     "benchmarks.compare",
+    "benchmarks.decision_rule",
     "benchmarks.document_context",
     "benchmarks.pretraining",
     "benchmarks.training_profile",

@@ -34,7 +34,7 @@ def entity_threshold_scores(
     pipe = nlp.get_pipe(component)
     if not isinstance(pipe, SpanBertNER):
         raise ValueError(f"'{component}' is a {type(pipe).__name__}, not spanbert_ner.")
-    scored = _score(nlp, pipe, component, examples, batch_size)
+    scored = score_candidates(nlp, pipe, component, examples, batch_size)
     labels = list(pipe.labels)
     gold = numpy.zeros(len(labels))
     for _, _, _, gold_set in scored:
@@ -57,9 +57,11 @@ def entity_threshold_scores(
     return results
 
 
-def _score(
+def score_candidates(
     nlp: Language, pipe: SpanBertNER, component: str, examples: Sequence[Example], batch_size: int
 ) -> List[Scored]:
+    """Every doc's candidates and probabilities (the pipeline before the component
+    run on the predicted docs), preset entities and gold entities."""
     scored: List[Scored] = []
     label_ids = {label: i for i, label in enumerate(pipe.labels)}
     for batch in minibatch(examples, batch_size):
