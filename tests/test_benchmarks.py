@@ -18,6 +18,7 @@ MODULES = [
     "benchmarks.training_profile",
     "benchmarks.gpu_check",
     "benchmarks.memory",
+    "benchmarks.nested_spans",
     "benchmarks.score_table",
     "benchmarks.systems.hf_token_classification",
     "benchmarks.systems.spacy_pipeline",
