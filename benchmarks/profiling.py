@@ -5,6 +5,10 @@ Every Python function's self time counts for its module (`spacy_spanbert.layers`
 no module of its own: its time counts for the modules that called it, call site by
 call site. The shares add up to the profiled time, and none of it depends on the
 names of the functions inside a module.
+
+Self time misses what a module hands to others: the span layers run thinc's Maxout
+and Softmax, whose time is thinc's. `seconds_inside` is the inclusive view: the time
+from entering a module until leaving it, callees included.
 """
 
 import cProfile
@@ -48,6 +52,24 @@ def seconds_by_module(profiler: cProfile.Profile) -> Dict[str, float]:
             owner = "C" if caller_file == C_FUNCTION_FILE else module_of(caller_file)
             seconds[owner] += time_from_caller
     return dict(seconds)
+
+
+def seconds_inside(profiler: cProfile.Profile, modules: Tuple[str, ...]) -> float:
+    """Inclusive time of the calls into these modules (prefixes) from outside them:
+    each entry's cumulative time, callees included, counted once however deep the
+    modules call each other."""
+    stats = pstats.Stats(profiler).stats
+
+    def inside(filename: str) -> bool:
+        return filename != C_FUNCTION_FILE and module_of(filename).startswith(modules)
+
+    return sum(
+        time_from_caller
+        for (filename, _, _), (*_, callers) in stats.items()
+        if inside(filename)
+        for (caller_file, _, _), (_, _, _, time_from_caller) in callers.items()
+        if not inside(caller_file)
+    )
 
 
 def group_shares(seconds: Dict[str, float]) -> Dict[str, float]:

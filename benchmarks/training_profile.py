@@ -9,9 +9,10 @@ warm-up steps, and splits the time:
 - data: reading the corpus and making the batch's Examples (alignment included);
 - encoder forward and backward: thinc's PyTorch shim forward, and torch's backward
   (`torch.autograd.backward`), as cProfile's cumulative times of those public calls;
-- span head, and targets and loss: the modules `spacy_spanbert.layers` and
-  `spacy_spanbert.pipeline` (candidates), and `spacy_spanbert.ner`, by module
-  (`benchmarks.profiling`);
+- span candidates: the suggesters (ours and spaCy's), inclusive;
+- span head: the time inside `spacy_spanbert.layers` (span rows, projections, scorer
+  and output, forward and backward), callees such as thinc's layers included;
+- targets and loss: the components' `get_loss`, inclusive;
 - the rest of the update (spaCy, thinc, wordpieces and alignment, pooling);
 - optimizer: every component's `finish_update`;
 - evaluation: one evaluation on up to 1,000 dev docs, shown per evaluation and as a
@@ -24,7 +25,7 @@ import pstats
 import time
 from itertools import islice
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Tuple
 
 import torch
 import typer
@@ -33,14 +34,15 @@ from spacy.training.initialize import init_nlp
 from spacy.util import load_config, registry, resolve_dot_names
 
 from .memory import peak_rss_mib
-from .profiling import seconds_by_module
+from .profiling import seconds_by_module, seconds_inside
 from .tables import header, row
 
 app = typer.Typer(add_completion=False)
 WARMUP_STEPS = 3
 EVAL_DOCS = 1000
-SPAN_HEAD_MODULES = ("spacy_spanbert.layers", "spacy_spanbert.pipeline")
-TARGET_MODULES = ("spacy_spanbert.ner",)
+SUGGESTERS = ("sentence_ngram_suggester", "ngram_suggester")
+SPAN_HEAD_MODULES = ("spacy_spanbert.layers",)
+LOSS_FUNCTIONS = ("get_loss",)
 
 
 def cumulative_seconds(profiler: cProfile.Profile, file_suffix: str, function: str) -> float:
@@ -50,6 +52,19 @@ def cumulative_seconds(profiler: cProfile.Profile, file_suffix: str, function: s
         cumulative
         for (filename, _, name), (_, primitive_calls, _, cumulative, _) in stats.items()
         if filename.endswith(file_suffix) and name == function and primitive_calls
+    )
+
+
+def seconds_in_functions(profiler: cProfile.Profile, functions: Tuple[str, ...]) -> float:
+    """Inclusive time of the calls to functions of these names (a component's
+    `get_loss`) from functions of other names (not a `get_loss` calling thinc's)."""
+    stats = pstats.Stats(profiler).stats
+    return sum(
+        time_from_caller
+        for (_, _, name), (*_, callers) in stats.items()
+        if name in functions
+        for (_, _, caller), (_, _, _, time_from_caller) in callers.items()
+        if caller not in functions
     )
 
 
@@ -108,12 +123,9 @@ def main(
         "data": times["data"],
         "encoder forward": cumulative_seconds(profiler, "thinc/shims/pytorch.py", "begin_update"),
         "encoder backward": cumulative_seconds(profiler, "torch/autograd/__init__.py", "backward"),
-        "span head (forward and backward)": sum(
-            seconds for module, seconds in by_module.items() if module.startswith(SPAN_HEAD_MODULES)
-        ),
-        "targets and loss": sum(
-            seconds for module, seconds in by_module.items() if module.startswith(TARGET_MODULES)
-        ),
+        "span candidates": seconds_in_functions(profiler, SUGGESTERS),
+        "span head (forward and backward)": seconds_inside(profiler, SPAN_HEAD_MODULES),
+        "targets and loss": seconds_in_functions(profiler, LOSS_FUNCTIONS),
     }
     measured_in_update = sum(split.values()) - split["data"]
     split["rest of the update (spaCy, thinc, wordpieces, pooling)"] = max(

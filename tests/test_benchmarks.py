@@ -2,10 +2,19 @@
 
 import cProfile
 import importlib
+import pstats
+from typing import Any, Dict
 
 import pytest
 
-from benchmarks.profiling import GROUPS, OTHER, group_shares, module_of, seconds_by_module
+from benchmarks.profiling import (
+    GROUPS,
+    OTHER,
+    group_shares,
+    module_of,
+    seconds_by_module,
+    seconds_inside,
+)
 
 from .util import TEXTS
 
@@ -51,3 +60,38 @@ def test_profile_of_spanbert_ner_splits_all_its_time(trained_nlp):
     assert sum(shares.values()) == pytest.approx(1.0)
     assert shares["encoder forward"] > 0 and shares["span head"] > 0
     assert seconds["spacy_spanbert.layers"] > 0 and seconds["torch"] > 0
+
+
+def _function_in(filename: str, source: str, namespace: Dict[str, Any]) -> None:
+    """Define a function as if it were written in `filename` (cProfile keys by it)."""
+    exec(compile(source, filename, "exec"), namespace)
+
+
+def test_seconds_inside_counts_callees_and_nested_entries_once():
+    layers = "/repo/spacy_spanbert/layers/toy.py"
+    namespace: Dict[str, Any] = {}
+    _function_in(
+        "/x/site-packages/thinc/toy.py",
+        "def work():\n    return sum(i * i for i in range(20000))\n",
+        namespace,
+    )
+    _function_in(
+        layers,
+        "def inner():\n    return work()\n\ndef outer_layer():\n    return inner() + work()\n",
+        namespace,
+    )
+    _function_in(
+        "/x/site-packages/spacy/toy.py",
+        "def caller():\n    return outer_layer() + work()\n",
+        namespace,
+    )
+    profiler = cProfile.Profile()
+    profiler.enable()
+    namespace["caller"]()
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats
+    cumulative = {name: entry[3] for (file, _, name), entry in stats.items() if file == layers}
+    inside = seconds_inside(profiler, ("spacy_spanbert.layers",))
+    # outer_layer's whole time, thinc's work included; inner (nested) not added again.
+    assert inside == pytest.approx(cumulative["outer_layer"])
+    assert inside > seconds_by_module(profiler)["spacy_spanbert.layers"]
