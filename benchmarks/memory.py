@@ -17,11 +17,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import spacy
 import torch
 import typer
+from spacy.language import Language
+from spacy.util import registry
 
 from .tables import header
 
@@ -60,6 +62,35 @@ def reset_peak_rss() -> None:
     """Start the peak afresh, so loading the pipeline doesn't count (Linux)."""
     with open("/proc/self/clear_refs", "w") as clear_refs:
         clear_refs.write("5")
+
+
+@registry.callbacks("benchmarks.memory_per_update.v1")
+def memory_per_update(path: str) -> Callable[[Language, Dict[str, Any]], None]:
+    """A `[training.before_update]` callback: before each update, its epoch, its step,
+    the RSS and the peak RSS so far, as JSON lines in PATH. It reads /proc only, so
+    training is unchanged; it shows whether memory grows from epoch to epoch."""
+    log = Path(path)
+    log.parent.mkdir(parents=True, exist_ok=True)
+
+    def sample(nlp: Language, args: Dict[str, Any]) -> None:
+        record = {"epoch": args["epoch"], "step": args["step"]}
+        record.update(rss_mib=current_rss_mib(), peak_mib=peak_rss_mib())
+        with log.open("a") as lines:
+            lines.write(json.dumps(record) + "\n")
+
+    return sample
+
+
+def memory_by_epoch(path: Path) -> List[Dict[str, float]]:
+    """Per epoch of a `memory_per_update` log: the largest RSS before an update and
+    the peak RSS at the epoch's last update (evaluations and saves included)."""
+    epochs: Dict[int, Dict[str, float]] = {}
+    for line in path.read_text().splitlines():
+        record = json.loads(line)
+        epoch = epochs.setdefault(record["epoch"], {"epoch": record["epoch"], "rss_mib": 0.0})
+        epoch["rss_mib"] = max(epoch["rss_mib"], record["rss_mib"])
+        epoch["peak_mib"] = record["peak_mib"]
+    return [epochs[epoch] for epoch in sorted(epochs)]
 
 
 def text_of(n_tokens: int, nlp: spacy.Language) -> str:

@@ -95,3 +95,22 @@ def test_seconds_inside_counts_callees_and_nested_entries_once():
     # outer_layer's whole time, thinc's work included; inner (nested) not added again.
     assert inside == pytest.approx(cumulative["outer_layer"])
     assert inside > seconds_by_module(profiler)["spacy_spanbert.layers"]
+
+
+def test_memory_per_update_logs_each_update_and_sums_up_by_epoch(tmp_path):
+    from spacy.util import registry
+
+    from benchmarks.memory import memory_by_epoch
+
+    log = tmp_path / "run" / "memory_log.jsonl"
+    config = {"cb": {"@callbacks": "benchmarks.memory_per_update.v1", "path": str(log)}}
+    sample = registry.resolve(config)["cb"]
+    held = []
+    for step, epoch in enumerate([0, 0, 1, 1, 1]):
+        held.append(bytearray(b"x" * (4 << 20)))  # memory that grows, 4 MiB per update
+        sample(None, {"epoch": epoch, "step": step})
+    assert len(log.read_text().splitlines()) == 5
+    epochs = memory_by_epoch(log)
+    assert [epoch["epoch"] for epoch in epochs] == [0, 1]
+    assert epochs[1]["rss_mib"] >= epochs[0]["rss_mib"] + 8
+    assert epochs[1]["peak_mib"] >= epochs[1]["rss_mib"]

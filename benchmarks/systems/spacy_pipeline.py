@@ -25,6 +25,7 @@ from spacy.cli.train import train as spacy_train
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from ..memory import memory_by_epoch
 from ..profiling import group_shares, seconds_by_module
 from .common import (
     Entities,
@@ -80,6 +81,8 @@ def train(
     per_epoch = batches_per_epoch(train_path, batch_words, chunk_tokens)
     steps = per_epoch * epochs
     log_path = output / "train_log.jsonl"
+    memory_log = output / "memory_log.jsonl"
+    memory_log.unlink(missing_ok=True)
     settings: Dict[str, object] = {
         "paths.train": str(train_path),
         "paths.dev": str(dev_path),
@@ -94,6 +97,10 @@ def train(
         "corpora.dev.limit": dev_limit,
         "training.logger.@loggers": "spacy.ConsoleLogger.v2",
         "training.logger.output_file": str(log_path),
+        "training.before_update": {
+            "@callbacks": "benchmarks.memory_per_update.v1",
+            "path": str(memory_log),
+        },
     }
     if learn_rate > 0:
         settings["training.optimizer.learn_rate.initial_rate"] = learn_rate
@@ -122,6 +129,7 @@ def train(
             "seconds_per_epoch": seconds / epochs,
             "threads": threads,
             "dev_curve": dev_curve(log_path),
+            "memory_by_epoch": memory_by_epoch(memory_log),
             "model": str(output / "model-last"),
         },
     )
