@@ -138,4 +138,4 @@ def test_train_fine_tunes_the_pretrained_encoder_when_told():
     train = next(c for c in default["commands"] if c["name"] == "train")
     assert "--paths.encoder assets/encoders/minilm" in " ".join(train["script"])
     assets = {Path(asset["dest"]).parent.name for asset in project["assets"]}
-    assert assets == {"conll2003", "wnut17", "genia_nested"}
+    assert assets == {"conll2003", "wnut17", "genia_nested", "raw_text"}
