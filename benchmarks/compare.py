@@ -1,7 +1,8 @@
 """Run the three NER systems side by side and print the comparison as Markdown tables.
 
     python -m benchmarks.compare CORPORA_DIR [--corpora conll2003 --corpora wnut17]
-        [--epochs conll2003=1 --epochs wnut17=3] [--seeds 0] [--work benchmarks/runs/compare]
+        [--epochs conll2003=1 --epochs wnut17=3] [--seeds 0] [--no-speed]
+        [--work benchmarks/runs/compare]
 
 CORPORA_DIR holds the raw corpora (`conll2003/`, `wnut17/`; e.g. ../shared/corpora or
 the project's assets/). Systems, all on the same encoder (`--encoder`):
@@ -9,8 +10,9 @@ the project's assets/). Systems, all on the same encoder (`--encoder`):
 (configs/spacy_ner.cfg), 3. Hugging Face token classification. Each phase (train,
 evaluate, speed, profile, long documents) runs in its own process, one after another,
 and leaves a JSON file under WORK; a phase whose JSON exists is not run again, so an
-interrupted run resumes where it stopped. The tables go to stdout and WORK/results.md,
-everything measured to WORK/results.json.
+interrupted run resumes where it stopped. `--no-speed` trains and scores only (training
+time and memory side by side). The tables go to stdout and WORK/results.md, everything
+measured to WORK/results.json.
 """
 
 import json
@@ -117,6 +119,38 @@ def measure_speed(
             ],
         ),
     }
+
+
+def measure_inference(
+    results: Dict[str, Any],
+    corpora_dir: Path,
+    corpus: str,
+    seed: int,
+    batch1_limit: int,
+    work: Path,
+) -> None:
+    """Words/s of every system's pipeline trained on CORPUS with SEED, on its test set."""
+    runs = results["accuracy"][corpus][str(seed)]
+    test = converted(corpus, corpora_dir, work) / "test.spacy"
+    for system in SYSTEMS:
+        model = runs[system]["train"]["model"]
+        results["speed"][system] = measure_speed(
+            system, model, test, work / corpus / f"seed{seed}" / system, batch1_limit
+        )
+
+
+def measure_long_docs(
+    results: Dict[str, Any], corpus: str, seed: int, sizes: List[int], work: Path
+) -> None:
+    """Long-document speed and memory of the spaCy pipelines trained on CORPUS."""
+    runs = results["accuracy"][corpus][str(seed)]
+    for system in SPACY_SYSTEMS:
+        model = runs[system]["train"]["model"]
+        size_args = [arg for size in sizes for arg in ("--sizes", str(size))]
+        results["long_docs"][system] = run_phase(
+            work / corpus / f"seed{seed}" / system / "long_docs.json",
+            [*MEMORY_SCRIPT, "long-docs", model, *size_args],
+        )
 
 
 def pct(x: Optional[float]) -> str:
@@ -233,6 +267,7 @@ def main(
     speed_corpus: str = "conll2003",
     batch1_limit: int = 1000,
     long_doc_sizes: List[int] = typer.Option([1000, 10000, 100000]),
+    speed: bool = typer.Option(True, help="Inference speed and long documents too"),
     work: Path = ROOT / "benchmarks/runs/compare",
 ) -> None:
     start = time.perf_counter()
@@ -270,33 +305,24 @@ def main(
             }
             for seed in seeds
         }
-    speed_runs = results["accuracy"][speed_corpus][str(seeds[0])]
-    test = converted(speed_corpus, corpora_dir, work) / "test.spacy"
-    for system in SYSTEMS:
-        model = speed_runs[system]["train"]["model"]
-        results["speed"][system] = measure_speed(
-            system, model, test, work / speed_corpus / f"seed{seeds[0]}" / system, batch1_limit
-        )
-    for system in SPACY_SYSTEMS:
-        model = speed_runs[system]["train"]["model"]
-        sizes = [arg for size in long_doc_sizes for arg in ("--sizes", str(size))]
-        results["long_docs"][system] = run_phase(
-            work / speed_corpus / f"seed{seeds[0]}" / system / "long_docs.json",
-            [*MEMORY_SCRIPT, "long-docs", model, *sizes],
-        )
+    if speed:
+        measure_inference(results, corpora_dir, speed_corpus, seeds[0], batch1_limit, work)
+        measure_long_docs(results, speed_corpus, seeds[0], long_doc_sizes, work)
     results["driver_seconds_this_invocation"] = time.perf_counter() - start
-    report = "\n\n".join(
-        [
-            f"Encoder {encoder}, epochs {budget}, seeds {seeds}, torch threads 2, "
-            f"{results['versions']}",
-            "## Accuracy (entity exact match)",
-            accuracy_table(results),
+    sections = [
+        f"Encoder {encoder}, epochs {budget}, seeds {seeds}, torch threads 2, "
+        f"{results['versions']}",
+        "## Accuracy (entity exact match)",
+        accuracy_table(results),
+    ]
+    if speed:
+        sections += [
             f"## Inference words/s ({speed_corpus} test, gold tokens)",
             speed_table(results),
             "## Long documents",
             long_docs_table(results),
         ]
-    )
+    report = "\n\n".join(sections)
     (work / "results.md").write_text(report + "\n")
     (work / "results.json").write_text(json.dumps(results, indent=2))
     print("\n" + report)
