@@ -1,7 +1,8 @@
 """Run the three NER systems side by side and print the comparison as Markdown tables.
 
     python -m benchmarks.compare CORPORA_DIR [--corpora conll2003 --corpora wnut17]
-        [--epochs conll2003=1 --epochs wnut17=3] [--seeds 0] [--no-speed]
+        [--epochs conll2003=1 --epochs wnut17=3] [--seeds 0] [--systems spanbert_ner ...]
+        [--no-speed]
         [--work benchmarks/runs/compare]
 
 CORPORA_DIR holds the raw corpora (`conll2003/`, `wnut17/`; e.g. ../shared/corpora or
@@ -132,7 +133,7 @@ def measure_inference(
     """Words/s of every system's pipeline trained on CORPUS with SEED, on its test set."""
     runs = results["accuracy"][corpus][str(seed)]
     test = converted(corpus, corpora_dir, work) / "test.spacy"
-    for system in SYSTEMS:
+    for system in runs:
         model = runs[system]["train"]["model"]
         results["speed"][system] = measure_speed(
             system, model, test, work / corpus / f"seed{seed}" / system, batch1_limit
@@ -144,7 +145,7 @@ def measure_long_docs(
 ) -> None:
     """Long-document speed and memory of the spaCy pipelines trained on CORPUS."""
     runs = results["accuracy"][corpus][str(seed)]
-    for system in SPACY_SYSTEMS:
+    for system in (name for name in runs if name in SPACY_SYSTEMS):
         model = runs[system]["train"]["model"]
         size_args = [arg for size in sizes for arg in ("--sizes", str(size))]
         results["long_docs"][system] = run_phase(
@@ -259,6 +260,7 @@ def long_docs_table(results: Dict[str, Any]) -> str:
 def main(
     corpora_dir: Path,
     corpora: List[str] = typer.Option(["conll2003", "wnut17"]),
+    systems: List[str] = typer.Option(SYSTEMS, help="Which systems, of " + ", ".join(SYSTEMS)),
     epochs: List[str] = typer.Option(
         ["conll2003=1", "wnut17=3"], help="Training epochs per corpus, the same for every system"
     ),
@@ -270,6 +272,9 @@ def main(
     speed: bool = typer.Option(True, help="Inference speed and long documents too"),
     work: Path = ROOT / "benchmarks/runs/compare",
 ) -> None:
+    unknown = set(systems) - set(SYSTEMS)
+    if unknown:
+        raise typer.BadParameter(f"unknown systems {sorted(unknown)}; choose from {SYSTEMS}")
     start = time.perf_counter()
     budget = {corpus: int(n) for corpus, _, n in (item.partition("=") for item in epochs)}
     results: Dict[str, Any] = {
@@ -301,7 +306,7 @@ def main(
                     budget[corpus],
                     seed,
                 )
-                for system in SYSTEMS
+                for system in systems
             }
             for seed in seeds
         }
