@@ -1,6 +1,7 @@
 """Sentences alone, or each sentence inside its document: accuracy and speed.
 
     python -m benchmarks.document_context run CORPORA_DIR [--contexts 0 --contexts 32 ...]
+        [--centres 0 --centres 128] [--corpora conll2003 --corpora wnut17]
         [--seeds 0 --seeds 1] [--work benchmarks/runs/document_context]
 
 CoNLL-2003, `spanbert_ner` with the MiniLM encoder, the same epoch, recipe and seeds
@@ -9,7 +10,9 @@ for every row:
 - sentences: one doc per sentence, spacy-transformers' strided windows
   (configs/spanbert_ner.cfg), as the project trains by default;
 - documents, context N: one doc per -DOCSTART- document, a window per sentence with
-  up to N tokens of context on either side (configs/spanbert_ner_context.cfg).
+  up to N tokens of context on either side (configs/spanbert_ner_context.cfg);
+- documents, context N, centre G: consecutive sentences of up to G tokens share a
+  window (`centre`), the window widened to G + 2N tokens.
 
 WNUT-17 (no document markers: groups of 10 tweets) checks that context does no harm,
 with --wnut-context. Dev and test F (the sentences' gold boundaries given to the
@@ -22,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
@@ -96,16 +100,38 @@ def converted(corpus: str, corpora_dir: Path, work: Path, layout: str) -> Path:
     return out
 
 
-def run_row(
-    corpus: str, layout: str, context: int, data: Path, run_dir: Path, epochs: int, seed: int
-) -> Dict[str, Any]:
-    config = SENTENCE_CONFIG if layout == "sentence" else CONTEXT_CONFIG
+@dataclass(frozen=True)
+class Row:
+    """One row of the table: a corpus layout and, for documents, the windows."""
+
+    name: str
+    layout: str
+    context: int = 0
+    centre: int = 0
+
+    @property
+    def slug(self) -> str:
+        if self.layout == "sentence":
+            return "sentences"
+        return f"context{self.context}" + (f"-centre{self.centre}" if self.centre else "")
+
+    def overrides(self) -> List[str]:
+        if self.layout == "sentence":
+            return []
+        getter = "components.spanbert_ner.model.tok2vec.get_spans"
+        settings = {"context": self.context}
+        if self.centre:
+            settings.update(centre=self.centre, window=self.centre + 2 * self.context)
+        return [
+            arg for key, value in settings.items() for arg in ("--set", f"{getter}.{key}={value}")
+        ]
+
+
+def run_row(row: Row, data: Path, run_dir: Path, epochs: int, seed: int) -> Dict[str, Any]:
+    config = SENTENCE_CONFIG if row.layout == "sentence" else CONTEXT_CONFIG
     train = [*SPACY_SCRIPT, "train", str(config), str(data / "train.spacy")]
     train += [str(data / "dev.spacy"), str(run_dir), "--epochs", str(epochs), "--seed", str(seed)]
-    if layout == "document":
-        key = "components.spanbert_ner.model.tok2vec.get_spans.context"
-        train += ["--set", f"{key}={context}"]
-    trained = run_phase(run_dir / "train.json", train)
+    trained = run_phase(run_dir / "train.json", train + row.overrides())
     splits = [str(data / "dev.spacy"), str(data / "test.spacy")]
     scores = run_phase(
         run_dir / "evaluate.json", [*THIS, "evaluate-phase", trained["model"], *splits]
@@ -161,30 +187,36 @@ def report(results: Dict[str, Any]) -> str:
 def main(
     corpora_dir: Path,
     contexts: List[int] = typer.Option([0, 32, 64, 128]),
+    centres: List[int] = typer.Option([0], help="0: a window per sentence"),
+    corpora: List[str] = typer.Option(["conll2003", "wnut17"]),
     seeds: List[int] = typer.Option([0, 1]),
     conll_epochs: int = 1,
     wnut_epochs: int = 3,
     wnut_context: int = 64,
     work: Path = ROOT / "benchmarks/runs/document_context",
 ) -> None:
+    documents = [
+        Row(f"documents, context {c}" + (f", centre {g}" if g else ""), "document", c, g)
+        for c in contexts
+        for g in centres
+    ]
     plan = {
-        "conll2003": [("sentences", "sentence", 0)]
-        + [(f"documents, context {c}", "document", c) for c in contexts],
+        "conll2003": [Row("sentences", "sentence"), *documents],
         "wnut17": [
-            ("sentences", "sentence", 0),
-            (f"groups of 10 tweets, context {wnut_context}", "document", wnut_context),
+            Row("sentences", "sentence"),
+            Row(f"groups of 10 tweets, context {wnut_context}", "document", wnut_context),
         ],
     }
     epochs = {"conll2003": conll_epochs, "wnut17": wnut_epochs}
     results: Dict[str, Any] = {"seeds": seeds, "epochs": epochs, "rows": {}}
     started = time.perf_counter()
     for seed in seeds:
-        for corpus, rows in plan.items():
-            for index, (name, layout, context) in enumerate(rows):
-                data = converted(corpus, corpora_dir, work, layout)
-                run_dir = work / corpus / f"row{index}" / f"seed{seed}"
-                run = run_row(corpus, layout, context, data, run_dir, epochs[corpus], seed)
-                results["rows"].setdefault(corpus, {}).setdefault(name, {})[str(seed)] = run
+        for corpus in corpora:
+            for row_ in plan[corpus]:
+                data = converted(corpus, corpora_dir, work, row_.layout)
+                run_dir = work / corpus / row_.slug / f"seed{seed}"
+                run = run_row(row_, data, run_dir, epochs[corpus], seed)
+                results["rows"].setdefault(corpus, {}).setdefault(row_.name, {})[str(seed)] = run
     results["driver_seconds_this_invocation"] = time.perf_counter() - started
     text = report(results)
     (work / "results.md").write_text(text + "\n")

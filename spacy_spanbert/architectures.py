@@ -242,7 +242,9 @@ span_getters: Any = cast(Any, registry).span_getters
 
 
 @span_getters("spacy_spanbert.sentence_context.v1")
-def configure_sentence_context(context: int, window: int = 128, stride: int = 96) -> SpanGetter:
+def configure_sentence_context(
+    context: int, window: int = 128, stride: int = 96, centre: int = 0
+) -> SpanGetter:
     """Windows for the encoder: each sentence with up to `context` tokens of its
     document on either side, each token's vectors from its own sentence's window.
 
@@ -251,6 +253,8 @@ def configure_sentence_context(context: int, window: int = 128, stride: int = 96
     window (int): The most tokens in a window: longer sentences get strided windows
         (`window`, `stride`), as do docs without sentence boundaries.
     stride (int): The stride of those windows.
+    centre (int): Consecutive whole sentences of up to this many tokens share one
+        window, their context read once (0: a window per sentence). At most `window`.
     RETURNS (SpanGetter): The span getter (see `encoder/sentence_context.py`).
     """
-    return SentenceContextSpans(context, window, stride)
+    return SentenceContextSpans(context, window, stride, centre)

@@ -14,7 +14,12 @@ from .util import TEXTS, inline_encoder, ner_config
 
 
 def _nlp(
-    trained_nlp: Language, tiny_bert, context: int, window: int = 60, stride: int = 45
+    trained_nlp: Language,
+    tiny_bert,
+    context: int,
+    window: int = 60,
+    stride: int = 45,
+    centre: int = 0,
 ) -> Language:
     """The trained spanbert_ner with sentence-context windows, after a sentencizer."""
     config = ner_config(tiny_bert)
@@ -23,6 +28,7 @@ def _nlp(
         "context": context,
         "window": window,
         "stride": stride,
+        "centre": centre,
     }
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
@@ -52,6 +58,32 @@ def test_windows_hold_each_sentence_and_its_context():
             len(doc), sentence.end + 4
         )
         assert (windows.centres[sentence.start : sentence.end] == i).all()
+
+
+def test_consecutive_sentences_share_a_window_up_to_centre_tokens():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    doc = nlp(" ".join(TEXTS * 2))
+    sentences = list(doc.sents)
+    getter = SentenceContextSpans(context=4, window=40, stride=30, centre=25)
+    groups = getter.sentence_groups(doc)
+    assert groups[0][0] == 0 and groups[-1][1] == len(doc)
+    assert all(end == next_start for (_, end), (next_start, _) in zip(groups, groups[1:]))
+    starts = {s.start for s in sentences}
+    lengths = {s.start: len(s) for s in sentences}
+    for start, end in groups:
+        assert start in starts and (end in starts or end == len(doc))  # whole sentences
+        assert end - start <= 25 or end - start == lengths[start]  # a long one alone
+        if end < len(doc):  # the next sentence would not have fitted
+            assert end + lengths[end] - start > 25
+    assert len(groups) < len(sentences)
+    windows = getter.windows(doc)
+    assert len(windows.spans) == len(groups) and all(len(s) <= 40 for s in windows.spans)
+    for i, (start, end) in enumerate(groups):
+        assert (windows.centres[start:end] == i).all()
+        assert windows.spans[i].start == max(0, start - min(4, (40 - (end - start)) // 2))
+    with pytest.raises(ValueError, match="centre"):
+        SentenceContextSpans(context=4, window=40, stride=30, centre=41)
 
 
 def test_long_sentences_fall_back_to_strided_windows():
@@ -108,11 +140,12 @@ def test_a_sentence_does_not_see_beyond_its_context(trained_nlp, tiny_bert):
     assert not numpy.allclose(a, c, atol=1e-4)
 
 
-@pytest.mark.parametrize("context,window", [(6, 60), (40, 60), (6, 5)])
-def test_every_token_is_aligned_to_one_window(trained_nlp, tiny_bert, context, window):
+@pytest.mark.parametrize("context,window,centre", [(6, 60, 0), (40, 60, 0), (6, 5, 0), (6, 60, 30)])
+def test_every_token_is_aligned_to_one_window(trained_nlp, tiny_bert, context, window, centre):
     """Each token's wordpieces are those of one window: as many as the token has alone.
-    (window 5: sentences longer than the window, strided.)"""
-    nlp = _nlp(trained_nlp, tiny_bert, context=context, window=window, stride=max(1, window - 2))
+    (window 5: sentences longer than the window, strided; centre 30: sentence groups.)"""
+    stride = max(1, window - 2)
+    nlp = _nlp(trained_nlp, tiny_bert, context=context, window=window, stride=stride, centre=centre)
     doc = _doc(nlp, TEXTS * 2)
     batch = inline_encoder(nlp).predict([doc])
     tokenizer = inline_encoder(nlp).tokenizer
@@ -134,6 +167,16 @@ def test_documents_longer_than_the_encoder_and_odd_sentences(trained_nlp, tiny_b
             assert _vectors(nlp, doc).shape[0] == len(doc)
 
 
+def test_one_group_without_context_reads_the_doc_in_one_window(trained_nlp, tiny_bert):
+    """centre as large as the doc: one window, the same vectors as the doc read whole."""
+    nlp = _nlp(trained_nlp, tiny_bert, context=0, window=200, stride=200, centre=200)
+    doc = _doc(nlp, TEXTS[:4])
+    assert len(list(doc.sents)) == 4 and len(doc) < 200
+    whole = nlp.make_doc(doc.text)  # no sentence boundaries: one strided window of 200
+    assert len(inline_encoder(nlp).attrs["get_spans"]([whole])[0]) == 1
+    numpy.testing.assert_allclose(_vectors(nlp, doc), _vectors(nlp, whole), rtol=1e-4, atol=1e-5)
+
+
 def test_without_context_the_entities_are_those_of_each_sentence_alone(trained_nlp, tiny_bert):
     nlp = _nlp(trained_nlp, tiny_bert, context=0)
     expected = []
@@ -148,12 +191,13 @@ def test_without_context_the_entities_are_those_of_each_sentence_alone(trained_n
 
 
 def test_round_trip_keeps_the_windows(trained_nlp, tiny_bert, tmp_path):
-    nlp = _nlp(trained_nlp, tiny_bert, context=10)
+    nlp = _nlp(trained_nlp, tiny_bert, context=10, centre=20)
     text = " ".join(TEXTS)
     nlp.to_disk(tmp_path / "pipeline")
     loaded = spacy.load(tmp_path / "pipeline")
     getter = inline_encoder(loaded).attrs["get_spans"]
-    assert isinstance(getter, SentenceContextSpans) and getter.context == 10
+    assert isinstance(getter, SentenceContextSpans)
+    assert (getter.context, getter.centre) == (10, 20)
     numpy.testing.assert_array_equal(_vectors(loaded, loaded(text)), _vectors(nlp, nlp(text)))
 
 
