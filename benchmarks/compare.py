@@ -27,7 +27,7 @@ from typing import Any, Dict, List, Optional
 
 import typer
 
-from .tables import row
+from .tables import publish, row
 
 ROOT = Path(__file__).resolve().parent.parent
 # Each phase runs in its own process: `python -m MODULE COMMAND ...` from ROOT.
@@ -328,9 +328,7 @@ def main(
             long_docs_table(results),
         ]
     report = "\n\n".join(sections)
-    (work / "results.md").write_text(report + "\n")
-    (work / "results.json").write_text(json.dumps(results, indent=2))
-    print("\n" + report)
+    publish(work, report, results)
 
 
 if __name__ == "__main__":

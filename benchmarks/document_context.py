@@ -37,7 +37,7 @@ from spacy.tokens import Doc
 
 from .compare import ROOT, SPACY_SCRIPT, run_phase
 from .systems.common import Entities, doc_entities, read_docs, score_entities
-from .tables import header, row
+from .tables import header, mean_spread, publish, row
 
 app = typer.Typer(add_completion=False)
 THIS = [sys.executable, "-m", "benchmarks.document_context"]
@@ -139,11 +139,6 @@ def run_row(row: Row, data: Path, run_dir: Path, epochs: int, seed: int) -> Dict
     return {"train": trained, "evaluate": scores}
 
 
-def mean_spread(values: List[float]) -> str:
-    half_range = (max(values) - min(values)) / 2
-    return f"{statistics.mean(values):.1f} ± {half_range:.1f}"
-
-
 def report(results: Dict[str, Any]) -> str:
     lines = []
     for corpus, rows in results["rows"].items():
@@ -219,9 +214,7 @@ def main(
                 results["rows"].setdefault(corpus, {}).setdefault(row_.name, {})[str(seed)] = run
     results["driver_seconds_this_invocation"] = time.perf_counter() - started
     text = report(results)
-    (work / "results.md").write_text(text + "\n")
-    (work / "results.json").write_text(json.dumps(results, indent=2))
-    print(text)
+    publish(work, text, results)
 
 
 if __name__ == "__main__":

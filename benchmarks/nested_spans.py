@@ -36,7 +36,7 @@ from spacy.cli.train import train as spacy_train
 from spacy.training import Corpus
 
 from .compare import ROOT, converted, run_phase
-from .tables import header, row
+from .tables import header, mean_spread, publish, row
 
 app = typer.Typer(add_completion=False)
 THIS = [sys.executable, "-m", "benchmarks.nested_spans"]
@@ -112,10 +112,6 @@ def _prf(scores: Dict[str, Any], prefix: str) -> Optional[Dict[str, Any]]:
     return {m: scores[f"{prefix}_{m}"] for m in "prf"} | {"per_type": per_type}
 
 
-def mean_spread(values: List[float]) -> str:
-    return f"{100 * statistics.mean(values):.1f} ± {100 * (max(values) - min(values)) / 2:.1f}"
-
-
 def report(results: Dict[str, Any]) -> str:
     labels = sorted(
         {
@@ -133,16 +129,16 @@ def report(results: Dict[str, Any]) -> str:
         spans = [r["spans"] for r in by_seed if r["spans"]]
         ents = [r["ents"] for r in by_seed if r["ents"]]
         per_type = [
-            mean_spread([s["per_type"].get(label, 0.0) for s in spans]) if spans else ""
+            mean_spread([s["per_type"].get(label, 0.0) for s in spans], scale=100) if spans else ""
             for label in labels
         ]
         curves = "; ".join(", ".join(f"{100 * v:.1f}" for v in r["curve"]) for r in by_seed)
         lines.append(
             row(
                 name,
-                mean_spread([s["f"] for s in spans]) if spans else "",
+                mean_spread([s["f"] for s in spans], scale=100) if spans else "",
                 *per_type,
-                mean_spread([e["f"] for e in ents]) if ents else "",
+                mean_spread([e["f"] for e in ents], scale=100) if ents else "",
                 f"{statistics.mean(r['seconds_per_step'] for r in by_seed):.2f}",
                 f"{statistics.mean(r['words_per_s'] for r in by_seed):,.0f}",
                 curves,
@@ -189,9 +185,7 @@ def main(
                 run_dir / "result.json", command
             )
     text = report(results)
-    (work / "results.md").write_text(text + "\n")
-    (work / "results.json").write_text(json.dumps(results, indent=2))
-    print(text)
+    publish(work, text, results)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from spacy_spanbert.pretrain import PretrainSettings, default_warmup, pretrain
 
 from .compare import ROOT, SPACY_SCRIPT, converted, run_phase
 from .memory import peak_rss_mib
-from .tables import header, row
+from .tables import header, mean_spread, publish, row
 
 app = typer.Typer(add_completion=False)
 THIS = [sys.executable, "-m", "benchmarks.pretraining"]
@@ -199,13 +199,6 @@ def scores_of(corpus: str, run: Dict[str, Any]) -> Dict[str, float]:
     return {"dev F": run["evaluate"]["dev"]["f"], "test F": run["evaluate"]["test"]["f"]}
 
 
-def mean_spread(values: List[float]) -> str:
-    """Mean ± half the range, in points."""
-    mean = 100 * statistics.mean(values)
-    half_range = 100 * (max(values) - min(values)) / 2
-    return f"{mean:.1f} ± {half_range:.1f}"
-
-
 def report(results: Dict[str, Any]) -> str:
     lines = []
     for corpus, rows in results["finetune"].items():
@@ -219,7 +212,7 @@ def report(results: Dict[str, Any]) -> str:
                 + ", ".join(f"{100 * scores_of(corpus, run)[m]:.1f}" for m in metrics)
                 for seed, run in by_seed.items()
             )
-            lines.append(row(name, *(mean_spread(values[m]) for m in metrics), per_seed))
+            lines.append(row(name, *(mean_spread(values[m], scale=100) for m in metrics), per_seed))
     lines += [
         "",
         header("corpus", "row", "sequences/s", "peak RSS (GiB)", "loss curve (MLM / SBO)"),
@@ -288,9 +281,7 @@ def main(
                 rows.setdefault(name, {})[str(seed)] = run
     results["driver_seconds_this_invocation"] = time.perf_counter() - started
     text = report(results)
-    (work / "results.md").write_text(text + "\n")
-    (work / "results.json").write_text(json.dumps(results, indent=2))
-    print(text)
+    publish(work, text, results)
 
 
 def _write(path: Path, result: Dict[str, Any]) -> None:

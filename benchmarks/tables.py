@@ -1,6 +1,9 @@
-"""Markdown tables, as every benchmark prints them."""
+"""Markdown tables, as every benchmark prints them, and where a run's tables go."""
 
-from typing import Iterable
+import json
+import statistics
+from pathlib import Path
+from typing import Any, Dict, Iterable, List
 
 
 def row(*cells: object) -> str:
@@ -19,3 +22,17 @@ def rule(n_columns: int, align: str = "---") -> str:
 
 def lines(rows: Iterable[str]) -> str:
     return "\n".join(rows)
+
+
+def mean_spread(values: List[float], scale: float = 1.0) -> str:
+    """Mean ± half the range over seeds, times `scale` (100: fractions to points)."""
+    half_range = (max(values) - min(values)) / 2
+    return f"{scale * statistics.mean(values):.1f} ± {scale * half_range:.1f}"
+
+
+def publish(work: Path, report: str, results: Dict[str, Any]) -> None:
+    """A run's tables to stdout and WORK/results.md, its measurements to
+    WORK/results.json."""
+    (work / "results.md").write_text(report + "\n")
+    (work / "results.json").write_text(json.dumps(results, indent=2))
+    print("\n" + report)
