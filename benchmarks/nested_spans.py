@@ -15,7 +15,7 @@ evaluation during training is the curve the budget is read from. Rows:
 - spanbert_spancat, sigmoid per label (configs/spanbert_spancat.cfg);
 - spanbert_spancat, softmax over the labels and none (the same, scorer Softmax.v2);
 - spanbert_ner alone on the outermost spans (configs/spanbert_ner.cfg);
-- joint: one encoder pass for spanbert_ner and spancat + boundary reducer
+- joint: one encoder pass for spanbert_ner and spanbert_spancat
   (configs/spanbert_joint.cfg).
 
 Each run's training seconds per step, and words/s of the trained pipeline on the
@@ -52,7 +52,7 @@ ROWS: Dict[str, Tuple[str, Dict[str, Any]]] = {
         {"components.spanbert_spancat.model.scorer": SOFTMAX},
     ),
     "spanbert_ner alone (outermost spans)": ("spanbert_ner", {}),
-    "joint: spanbert_ner + spancat (one encoder)": ("spanbert_joint", {}),
+    "joint: spanbert_ner + spanbert_spancat (one encoder)": ("spanbert_joint", {}),
 }
 
 
