@@ -4,7 +4,7 @@
 
 Builds a random encoder shaped like SpanBERT-base-cased locally (no download: 12
 layers, 768 wide, 512 positions, a 28,996-piece cased vocabulary, laid out like the
-hub repository), trains `configs/spanbert_base_gpu.cfg` (spanbert_ner + spancat on
+hub repository), trains `configs/spanbert_base_gpu.cfg` (spanbert_ner + spanbert_spancat on
 one encoder, mixed precision) for --steps updates on the project's sample corpus, and
 prints words/s for training (batches as the config makes them) and for `nlp.pipe`, and
 peak GPU memory. Random weights:

@@ -374,9 +374,9 @@ class SpanBertNER(TrainablePipe):
             raise ValueError(
                 f"'{self.name}' learns doc.ents, which never overlap, but the training "
                 "examples have none: their gold spans are in doc.spans, where spans may "
-                "overlap or nest. Train spaCy's `spancat` for those (configs/spancat.cfg, "
-                "or configs/spanbert_joint.cfg for both on one encoder), or put the "
-                "non-overlapping entities in doc.ents."
+                "overlap or nest. Train `spanbert_spancat` for those "
+                "(configs/spanbert_spancat.cfg, or configs/spanbert_joint.cfg for both on "
+                "one encoder), or put the non-overlapping entities in doc.ents."
             )
         if not self.labels:
             raise ValueError(
