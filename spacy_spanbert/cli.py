@@ -3,7 +3,6 @@
 from pathlib import Path
 from typing import List, Optional
 
-import numpy
 import typer
 from spacy.pipeline.spancat import SpanCategorizer, build_ngram_range_suggester
 from spacy.tokens import Doc, DocBin
@@ -290,6 +289,7 @@ def thresholds_command(
 
     from .ner import SpanBertNER
     from .ner.thresholds import entity_threshold_scores
+    from .pipeline.threshold_scores import threshold_grid
     from .spancat.thresholds import threshold_scores
 
     nlp = spacy.load(model)
@@ -301,7 +301,7 @@ def thresholds_command(
     pipe = nlp.get_pipe(component)
     setting = "entity_threshold" if isinstance(pipe, SpanBertNER) else "threshold"
     examples = list(Corpus(dev_path)(nlp))
-    grid = [round(float(t), 4) for t in numpy.linspace(0, 1, steps + 2)[1:-1]]
+    grid = threshold_grid(steps)
     score = entity_threshold_scores if isinstance(pipe, SpanBertNER) else threshold_scores
     results = score(nlp, component, examples, grid)
     labels = list(results[0].per_label) if results else []

@@ -124,3 +124,37 @@ def test_memory_per_update_logs_each_update_and_sums_up_by_epoch(tmp_path, monke
         {"epoch": 0, "rss_mib": 300.0, "peak_mib": 320.0},
         {"epoch": 1, "rss_mib": 400.0, "peak_mib": 450.0},
     ]
+
+
+def test_seeds_table_gives_mean_and_half_range_per_system():
+    from benchmarks.compare import TUNED, seeds_table
+
+    def scores(dev_f: float, test_f: float) -> Dict[str, Any]:
+        return {"dev": {"f": dev_f}, "test": {"p": 0.5, "r": 0.5, "f": test_f}}
+
+    def run(dev_f: float, test_f: float, seconds: float, tuned_f: float) -> Dict[str, Any]:
+        train = {"seconds_per_epoch": seconds, "peak_rss_mib": 1024.0 * seconds / 100}
+        tuned = {"entity_threshold": 0.2, **scores(dev_f, tuned_f)}
+        return {"train": train, "evaluate": scores(dev_f, test_f), TUNED: tuned}
+
+    results = {
+        "accuracy": {
+            "wnut17": {
+                "0": {"spanbert_ner": run(0.5, 0.40, 100, 0.44)},
+                "1": {"spanbert_ner": run(0.6, 0.42, 120, 0.46)},
+            }
+        }
+    }
+    table = seeds_table(results).splitlines()
+    assert table[2].split(" | ")[1:] == [
+        "spanbert_ner",
+        "2",
+        "55.0 ± 5.0",
+        "50.0 ± 0.0",
+        "50.0 ± 0.0",
+        "41.0 ± 1.0",
+        "100-120",
+        "1.20 |",
+    ]
+    assert table[3].split(" | ")[1:4] == ["spanbert_ner, τ from dev", "2", "55.0 ± 5.0"]
+    assert table[3].split(" | ")[6] == "45.0 ± 1.0"

@@ -2,6 +2,7 @@
 
     python -m benchmarks.systems.spacy_pipeline train CONFIG TRAIN DEV OUTPUT [--epochs 1] ...
     python -m benchmarks.systems.spacy_pipeline evaluate MODEL DEV TEST --json-out F
+        [--entity-threshold-from-dev]
     python -m benchmarks.systems.spacy_pipeline speed MODEL TEST --json-out F
     python -m benchmarks.systems.spacy_pipeline profile MODEL TEST --json-out F
 
@@ -24,6 +25,10 @@ import typer
 from spacy.cli.train import train as spacy_train
 from spacy.language import Language
 from spacy.tokens import Doc
+from spacy.training import Corpus
+
+from spacy_spanbert.ner.thresholds import entity_threshold_scores
+from spacy_spanbert.pipeline.threshold_scores import threshold_grid
 
 from ..memory import memory_by_epoch
 from ..profiling import group_shares, seconds_by_module
@@ -151,15 +156,33 @@ def evaluate(
     test_path: Path,
     batch_size: int = 64,
     threads: int = 2,
+    entity_threshold_from_dev: bool = typer.Option(
+        False, help="spanbert_ner: set entity_threshold to the best on DEV first"
+    ),
     json_out: Path = typer.Option(...),
 ) -> None:
     """Entity P/R/F on dev and test, per type."""
     torch.set_num_threads(threads)
     nlp = spacy.load(model)
+    chosen = {}
+    if entity_threshold_from_dev:
+        chosen["entity_threshold"] = choose_entity_threshold(nlp, dev_path)
     scores = score_splits(
         pipe_annotator(nlp), {"dev": dev_path, "test": test_path}, nlp.vocab, batch_size
     )
-    write_result(json_out, {"model": model, **scores})
+    write_result(json_out, {"model": model, **chosen, **scores})
+
+
+def choose_entity_threshold(nlp: Language, dev_path: Path) -> float:
+    """Set spanbert_ner's entity_threshold to the one with the best F on dev, of the
+    grid the `thresholds` command prints, as a user tuning on dev would."""
+    results = entity_threshold_scores(
+        nlp, "spanbert_ner", list(Corpus(dev_path)(nlp)), threshold_grid(19)
+    )
+    best = max(results, key=lambda result: result.f)
+    nlp.get_pipe("spanbert_ner").cfg["entity_threshold"] = best.threshold
+    print(f"entity_threshold {best.threshold} (dev F {100 * best.f:.1f})", flush=True)
+    return best.threshold
 
 
 @app.command()

@@ -1,7 +1,7 @@
 """What a threshold search reports: P/R/F overall and F per label at one threshold."""
 
 from dataclasses import dataclass
-from typing import Dict
+from typing import Dict, List
 
 import numpy
 from numpy.typing import NDArray
@@ -14,6 +14,11 @@ class ThresholdScores:
     r: float
     f: float
     per_label: Dict[str, float]  # F per label
+
+
+def threshold_grid(steps: int) -> List[float]:
+    """`steps` thresholds evenly spaced strictly inside (0, 1): 19 gives 0.05 ... 0.95."""
+    return [round(float(t), 4) for t in numpy.linspace(0, 1, steps + 2)[1:-1]]
 
 
 def prf(
