@@ -27,6 +27,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Corpus
 
+from spacy_spanbert.ner import SpanBertNER
 from spacy_spanbert.ner.thresholds import entity_threshold_scores
 from spacy_spanbert.pipeline.threshold_scores import threshold_grid
 
@@ -180,7 +181,9 @@ def choose_entity_threshold(nlp: Language, dev_path: Path) -> float:
         nlp, "spanbert_ner", list(Corpus(dev_path)(nlp)), threshold_grid(19)
     )
     best = max(results, key=lambda result: result.f)
-    nlp.get_pipe("spanbert_ner").cfg["entity_threshold"] = best.threshold
+    ner = nlp.get_pipe("spanbert_ner")
+    assert isinstance(ner, SpanBertNER)
+    ner.cfg["entity_threshold"] = best.threshold
     print(f"entity_threshold {best.threshold} (dev F {100 * best.f:.1f})", flush=True)
     return best.threshold
 
