@@ -25,6 +25,7 @@ MODULES = [
     "benchmarks.decision_rule",
     "benchmarks.document_context",
     "benchmarks.pretraining",
+    "benchmarks.recall_analysis",
     "benchmarks.training_profile",
     "benchmarks.gpu_check",
     "benchmarks.memory",
@@ -158,3 +159,23 @@ def test_seeds_table_gives_mean_and_half_range_per_system():
     ]
     assert table[3].split(" | ")[1:4] == ["spanbert_ner, τ from dev", "2", "55.0 ± 5.0"]
     assert table[3].split(" | ")[6] == "45.0 ± 1.0"
+
+
+def test_recall_counts_split_seen_and_unseen_entities_and_reweight_by_type():
+    import spacy
+    from spacy.tokens import Doc
+
+    from benchmarks.recall_analysis import SEEN, UNSEEN, recall_counts, reweighted_recall
+
+    vocab = spacy.blank("en").vocab
+    doc = Doc(
+        vocab, words=["Ann", "met", "Bob", "in", "Rome"], ents=["B-PER", "O", "B-PER", "O", "B-LOC"]
+    )
+    # Ann is found, Bob is missed, Rome is found with the wrong label.
+    counts = recall_counts([doc], [[(0, 1, "PER"), (4, 5, "ORG")]], seen={"ann", "rome"})
+    assert counts["all"] == [1, 3]
+    assert counts[SEEN] == [1, 2] and counts[UNSEEN] == [0, 1]
+    assert counts["type:PER"] == [1, 2] and counts["type:LOC"] == [0, 1]
+    # PER recall 0.5, LOC 0.0; a mix of 3 PER to 1 LOC weighs them 3:1.
+    mix = {"type:PER": [0, 3], "type:LOC": [0, 1]}
+    assert reweighted_recall(counts, mix) == pytest.approx(0.375)
