@@ -75,7 +75,8 @@ def annotators(
         name, _, model = item.partition("=")
         nlp = spacy.load(model)
         if tune and "spanbert_ner" in nlp.pipe_names:
-            name += f", τ {choose_entity_threshold(nlp, dev):.2f} from dev"
+            tuned = choose_entity_threshold(nlp, read_docs(dev, nlp.vocab))
+            name += f", τ {tuned:.2f} from dev"
         result[name] = pipe_annotator(nlp)
     for item in hf_models:
         name, _, model = item.partition("=")

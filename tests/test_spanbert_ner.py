@@ -299,16 +299,15 @@ def test_thresholds_command_tunes_spanbert_ner(tiny_bert, tmp_path):
 
 
 @pytest.mark.issue(16)
-def test_benchmark_chooses_the_entity_threshold_with_the_best_dev_f(tiny_bert, tmp_path):
+def test_benchmark_chooses_the_entity_threshold_with_the_best_dev_f(tiny_bert):
     from benchmarks.systems.spacy_pipeline import choose_entity_threshold
     from spacy_spanbert.ner.thresholds import entity_threshold_scores
     from spacy_spanbert.pipeline.threshold_scores import threshold_grid
 
     nlp, examples = _part_trained(tiny_bert)
-    DocBin(docs=[eg.reference for eg in examples]).to_disk(tmp_path / "dev.spacy")
     results = entity_threshold_scores(nlp, "spanbert_ner", examples, threshold_grid(19))
     best_f = max(result.f for result in results)
     assert min(result.f for result in results) < best_f  # the choice matters here
-    chosen = choose_entity_threshold(nlp, tmp_path / "dev.spacy")
+    chosen = choose_entity_threshold(nlp, [eg.reference for eg in examples])
     assert nlp.get_pipe("spanbert_ner").cfg["entity_threshold"] == chosen
     assert nlp.evaluate(examples)["ents_f"] == pytest.approx(best_f)

@@ -40,6 +40,13 @@ def sentence_words(docs: Sequence[Doc]) -> List[List[str]]:
     return [[token.text for token in doc] for doc in docs]
 
 
+def unannotated_copy(gold: Doc) -> Doc:
+    """The gold doc's words, and its sentence starts where it has them: what a system
+    is given to annotate."""
+    starts = [t.is_sent_start for t in gold] if gold.has_annotation("SENT_START") else None
+    return Doc(gold.vocab, words=[t.text for t in gold], sent_starts=starts)
+
+
 def doc_entities(doc: Doc) -> Entities:
     return [(ent.start, ent.end, ent.label_) for ent in doc.ents]
 

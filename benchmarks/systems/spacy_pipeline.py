@@ -17,7 +17,7 @@ import cProfile
 import json
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 import spacy
 import torch
@@ -25,7 +25,7 @@ import typer
 from spacy.cli.train import train as spacy_train
 from spacy.language import Language
 from spacy.tokens import Doc
-from spacy.training import Corpus
+from spacy.training import Example
 
 from spacy_spanbert.ner import SpanBertNER
 from spacy_spanbert.ner.thresholds import entity_threshold_scores
@@ -42,6 +42,7 @@ from .common import (
     sentence_words,
     speed_table,
     timed_annotate,
+    unannotated_copy,
     write_result,
 )
 
@@ -167,19 +168,20 @@ def evaluate(
     nlp = spacy.load(model)
     chosen = {}
     if entity_threshold_from_dev:
-        chosen["entity_threshold"] = choose_entity_threshold(nlp, dev_path)
+        chosen["entity_threshold"] = choose_entity_threshold(nlp, read_docs(dev_path, nlp.vocab))
     scores = score_splits(
         pipe_annotator(nlp), {"dev": dev_path, "test": test_path}, nlp.vocab, batch_size
     )
     write_result(json_out, {"model": model, **chosen, **scores})
 
 
-def choose_entity_threshold(nlp: Language, dev_path: Path) -> float:
-    """Set spanbert_ner's entity_threshold to the one with the best F on dev, of the
-    grid the `thresholds` command prints, as a user tuning on dev would."""
-    results = entity_threshold_scores(
-        nlp, "spanbert_ner", list(Corpus(dev_path)(nlp)), threshold_grid(19)
-    )
+def choose_entity_threshold(nlp: Language, dev: Sequence[Doc]) -> float:
+    """Set spanbert_ner's entity_threshold to the one with the best F on the gold DEV
+    docs, of the grid the `thresholds` command prints, as a user tuning on dev would.
+    The docs are annotated as they are scored: gold words, and gold sentence starts
+    where the docs have them."""
+    examples = [Example(unannotated_copy(gold), gold) for gold in dev]
+    results = entity_threshold_scores(nlp, "spanbert_ner", examples, threshold_grid(19))
     best = max(results, key=lambda result: result.f)
     ner = nlp.get_pipe("spanbert_ner")
     assert isinstance(ner, SpanBertNER)
