@@ -17,7 +17,9 @@ for every row:
 WNUT-17 (no document markers: groups of 10 tweets) checks that context does no harm,
 with --wnut-context. Dev and test F (the sentences' gold boundaries given to the
 document rows), and words/s over the test set at batch 32 (docs or sentences),
-length-bucketed. Each phase runs in its own process and leaves a JSON file under WORK.
+length-bucketed. Every row is also scored with `spanbert_ner`'s entity threshold chosen
+on dev (the context may shift how sure the model is that a span is an entity). Each
+phase runs in its own process and leaves a JSON file under WORK.
 """
 
 import json
@@ -35,8 +37,9 @@ import typer
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .compare import ROOT, SPACY_SCRIPT, run_phase
+from .compare import ROOT, SPACY_SCRIPT, TUNED, run_phase
 from .systems.common import Entities, doc_entities, read_docs, score_entities
+from .systems.spacy_pipeline import choose_entity_threshold
 from .tables import header, mean_spread, publish, row
 
 app = typer.Typer(add_completion=False)
@@ -72,12 +75,16 @@ def evaluate_phase(
     dev_path: Path,
     test_path: Path,
     threads: int = 2,
+    entity_threshold_from_dev: bool = False,
     json_out: Path = typer.Option(...),
 ) -> None:
     """Entity P/R/F on dev and test, and words/s on test."""
     torch.set_num_threads(threads)
     nlp = spacy.load(model)
     result: Dict[str, Any] = {"model": model}
+    if entity_threshold_from_dev:
+        dev = read_docs(dev_path, nlp.vocab)
+        result["entity_threshold"] = choose_entity_threshold(nlp, dev)
     for split, path in (("dev", dev_path), ("test", test_path)):
         gold = read_docs(path, nlp.vocab)
         units = units_of(gold)
@@ -133,10 +140,12 @@ def run_row(row: Row, data: Path, run_dir: Path, epochs: int, seed: int) -> Dict
     train += [str(data / "dev.spacy"), str(run_dir), "--epochs", str(epochs), "--seed", str(seed)]
     trained = run_phase(run_dir / "train.json", train + row.overrides())
     splits = [str(data / "dev.spacy"), str(data / "test.spacy")]
-    scores = run_phase(
-        run_dir / "evaluate.json", [*THIS, "evaluate-phase", trained["model"], *splits]
-    )
-    return {"train": trained, "evaluate": scores}
+    evaluate = [*THIS, "evaluate-phase", trained["model"], *splits]
+    return {
+        "train": trained,
+        "evaluate": run_phase(run_dir / "evaluate.json", evaluate),
+        TUNED: run_phase(run_dir / f"{TUNED}.json", evaluate + ["--entity-threshold-from-dev"]),
+    }
 
 
 def report(results: Dict[str, Any]) -> str:
@@ -149,15 +158,25 @@ def report(results: Dict[str, Any]) -> str:
         ]
         lines.append(
             header(
-                "row", "dev F", "test F", "test words/s", "train s/epoch", "per seed (dev / test F)"
+                "row",
+                "dev F",
+                "test F",
+                "test words/s",
+                "train s/epoch",
+                "per seed (dev / test F)",
+                "dev F, τ from dev",
+                "test F, τ from dev",
+                "τ per seed",
             )
         )
         for name, by_seed in rows.items():
             runs = list(by_seed.values())
 
-            def values(split: str, key: str, runs: List[Dict[str, Any]] = runs) -> List[float]:
+            def values(
+                split: str, key: str, runs: List[Dict[str, Any]] = runs, scoring: str = "evaluate"
+            ) -> List[float]:
                 scale = 100 if key == "f" else 1
-                return [scale * run["evaluate"][split][key] for run in runs]
+                return [scale * run[scoring][split][key] for run in runs]
 
             per_seed = "; ".join(
                 f"{seed}: "
@@ -173,6 +192,9 @@ def report(results: Dict[str, Any]) -> str:
                     f"{statistics.mean(values('test', 'words_per_s')):,.0f}",
                     f"{statistics.mean(seconds):,.0f}",
                     per_seed,
+                    mean_spread(values("dev", "f", scoring=TUNED)),
+                    mean_spread(values("test", "f", scoring=TUNED)),
+                    ", ".join(f"{run[TUNED]['entity_threshold']:.2f}" for run in runs),
                 )
             )
     return "\n".join(lines)
