@@ -11,6 +11,8 @@ Texts are built from a fixed bank of news sentences; no corpus is needed. Prints
 Markdown tables.
 """
 
+import ctypes
+import gc
 import json
 import random
 import subprocess
@@ -65,16 +67,24 @@ def reset_peak_rss() -> None:
 
 
 @registry.callbacks("benchmarks.memory_per_update.v1")
-def memory_per_update(path: str) -> Callable[[Language, Dict[str, Any]], None]:
+def memory_per_update(path: str, trim: bool = False) -> Callable[[Language, Dict[str, Any]], None]:
     """A `[training.before_update]` callback: before each update, its epoch, its step,
     the RSS and the peak RSS so far, as JSON lines in PATH. It reads /proc only, so
-    training is unchanged; it shows whether memory grows from epoch to epoch."""
+    training is unchanged; it shows whether memory grows from epoch to epoch.
+
+    `trim` tells a leak from the allocator keeping freed memory: it also returns free
+    heap to the system (glibc `malloc_trim`) and logs the RSS after that and the
+    number of objects Python's garbage collector tracks. That changes the allocator's
+    behaviour, so it is off for timed runs."""
     log = Path(path)
     log.parent.mkdir(parents=True, exist_ok=True)
 
     def sample(nlp: Language, args: Dict[str, Any]) -> None:
         record = {"epoch": args["epoch"], "step": args["step"]}
         record.update(rss_mib=current_rss_mib(), peak_mib=peak_rss_mib())
+        if trim:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+            record.update(trimmed_rss_mib=current_rss_mib(), python_objects=len(gc.get_objects()))
         with log.open("a") as lines:
             lines.write(json.dumps(record) + "\n")
 

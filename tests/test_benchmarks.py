@@ -127,6 +127,20 @@ def test_memory_per_update_logs_each_update_and_sums_up_by_epoch(tmp_path, monke
     ]
 
 
+def test_memory_per_update_with_trim_logs_trimmed_rss_and_python_objects(tmp_path):
+    from spacy.util import registry
+
+    log = tmp_path / "memory_log.jsonl"
+    config = {"@callbacks": "benchmarks.memory_per_update.v1", "path": str(log), "trim": True}
+    sample = registry.resolve({"cb": config})["cb"]
+    kept = [bytearray(1 << 16) for _ in range(200)]  # ~13 MiB of small blocks
+    del kept  # freed, possibly kept by the allocator
+    sample(None, {"epoch": 0, "step": 0})
+    record = json.loads(log.read_text())
+    assert 0 < record["trimmed_rss_mib"] <= record["rss_mib"]
+    assert record["python_objects"] > 1000
+
+
 def test_seeds_table_gives_mean_and_half_range_per_system():
     from benchmarks.compare import TUNED, seeds_table
 

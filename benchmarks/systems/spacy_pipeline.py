@@ -75,6 +75,9 @@ def train(
     overrides: List[str] = typer.Option(
         [], "--set", help="More config overrides, as key=JSON value"
     ),
+    memory_trim: bool = typer.Option(
+        False, help="Log RSS after malloc_trim and Python's object count too (not for timing)"
+    ),
     json_out: Path = typer.Option(..., help="Write the result here"),
 ) -> None:
     """Train for a whole number of epochs, warmup then linear decay over all of them."""
@@ -107,6 +110,7 @@ def train(
         "training.before_update": {
             "@callbacks": "benchmarks.memory_per_update.v1",
             "path": str(memory_log),
+            "trim": memory_trim,
         },
     }
     if learn_rate > 0:
