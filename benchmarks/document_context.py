@@ -126,9 +126,10 @@ class Row:
         if self.layout == "sentence":
             return []
         getter = "components.spanbert_ner.model.tok2vec.get_spans"
-        settings = {"context": self.context}
+        # The context config ships a centre: a row without one sets it to 0.
+        settings = {"context": self.context, "centre": self.centre}
         if self.centre:
-            settings.update(centre=self.centre, window=self.centre + 2 * self.context)
+            settings["window"] = self.centre + 2 * self.context
         return [
             arg for key, value in settings.items() for arg in ("--set", f"{getter}.{key}={value}")
         ]
