@@ -82,7 +82,9 @@ def train(
 ) -> None:
     """Train for a whole number of epochs, warmup then linear decay over all of them."""
     torch.set_num_threads(threads)
-    augmenter = spacy.util.load_config(config)["corpora"]["train"].get("augmenter") or {}
+    extra = {key: json.loads(value) for key, _, value in (o.partition("=") for o in overrides)}
+    loaded = spacy.util.load_config(config, overrides=extra, interpolate=False)
+    augmenter = loaded["corpora"]["train"].get("augmenter") or {}
     chunk_tokens = (
         augmenter.get("max_tokens")
         if augmenter.get("@augmenters") == "spacy_spanbert.document_chunks.v1"
@@ -115,9 +117,7 @@ def train(
     }
     if learn_rate > 0:
         settings["training.optimizer.learn_rate.initial_rate"] = learn_rate
-    for override in overrides:
-        key, _, value = override.partition("=")
-        settings[key] = json.loads(value)
+    settings.update(extra)
     start = time.perf_counter()
     spacy_train(config, output, use_gpu=-1, overrides=settings)
     seconds = time.perf_counter() - start
