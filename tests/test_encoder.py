@@ -1,3 +1,5 @@
+import copy
+import gc
 import json
 import os
 import shutil
@@ -9,8 +11,10 @@ import numpy
 import pytest
 import spacy
 import srsly
+import torch
 from spacy.tokens import Doc
 from spacy.util import registry
+from thinc.api import Adam, PyTorchShim
 from transformers import BertTokenizerFast
 
 from spacy_spanbert.encoder import SpanBertTransformerModel
@@ -21,7 +25,7 @@ from spacy_spanbert.encoder.loading import (
     vocab_is_cased,
 )
 
-from .util import LISTENER, make_examples
+from .util import LISTENER, inline_encoder, make_examples, ner_config
 
 
 def test_entry_points_resolve_in_fresh_process(tiny_bert):
@@ -224,3 +228,48 @@ def test_training_in_chunks_of_windows_gives_the_one_pass_gradients(tiny_bert, t
         numpy.testing.assert_allclose(
             chunked_grads[name], one_pass_grads[name], rtol=1e-3, atol=1e-5
         )
+
+
+def _encoder_shim(tiny_bert):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("spanbert_ner", config=ner_config(tiny_bert))
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    shim = inline_encoder(nlp).wrapper.shims[0]
+    return nlp, examples, optimizer, shim
+
+
+def _torch_tensors() -> int:
+    gc.collect()
+    return sum(isinstance(obj, torch.Tensor) for obj in gc.get_objects())
+
+
+@pytest.mark.issue(16)
+def test_updates_do_not_accumulate_tensors(tiny_bert):
+    """thinc's PyTorchShim.finish_update leaves one tensor per parameter per update
+    alive (a chain of views): 40 updates of the tiny encoder would add ~1,500."""
+    nlp, examples, optimizer, shim = _encoder_shim(tiny_bert)
+    n_parameters = len(list(shim._model.parameters()))
+    for _ in range(5):
+        nlp.update(examples, sgd=optimizer)
+    before = _torch_tensors()
+    for _ in range(40):
+        nlp.update(examples, sgd=optimizer)
+    assert _torch_tensors() - before < n_parameters
+
+
+@pytest.mark.issue(16)
+def test_update_in_place_gives_thincs_weights(tiny_bert):
+    _, _, _, shim = _encoder_shim(tiny_bert)
+    ours, thincs = copy.deepcopy(shim), copy.deepcopy(shim)
+    for model in (ours, thincs):
+        for i, parameter in enumerate(model._model.parameters()):
+            parameter.grad = torch.full_like(parameter, 0.01 * (i % 5 + 1))
+    ours.finish_update(Adam(0.01))
+    PyTorchShim.finish_update(thincs, Adam(0.01))
+    before = dict(shim._model.named_parameters())
+    pairs = list(zip(ours._model.named_parameters(), thincs._model.named_parameters()))
+    assert all(not torch.equal(p, before[name]) for (name, p), _ in pairs)  # a real step
+    for (name, ours_p), (_, thincs_p) in pairs:
+        torch.testing.assert_close(ours_p, thincs_p, rtol=0, atol=0, msg=name)
+        assert not ours_p.grad.any()

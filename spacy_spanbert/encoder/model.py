@@ -22,8 +22,8 @@ from thinc.api import ArgsKwargs, Model, PyTorchShim, chain, xp2torch
 from transformers.utils import ModelOutput
 
 from .loading import load_encoder
-from .safetensors_shim import SafetensorsHFShim
 from .sentence_context import keep_centre_windows
+from .shim import EncoderShim
 from .window_chunks import CHUNK_WINDOWS, window_chunked_forward
 
 # The registered names of the encoder and of its inline (tok2vec) form.
@@ -62,7 +62,7 @@ class SpanBertTransformerModel(TransformerModel):
             "grad_scaler_config": dict(grad_scaler_config),
             "chunk_windows": chunk_windows,
         }
-        shim = SafetensorsHFShim(
+        shim = EncoderShim(
             HFObjects(None, None, None, dict(tokenizer_config), dict(transformer_config)),
             mixed_precision=mixed_precision,
             grad_scaler_config=dict(grad_scaler_config),

@@ -1,14 +1,21 @@
-"""spacy-transformers' HFShim with the weights serialized as safetensors, not pickle.
+"""spacy-transformers' HFShim with the weights serialized as safetensors, not pickle,
+and updated in place.
 
 HFShim saves the state dict with `torch.save` and reads it back with `torch.load`,
 which unpickles. Here the weights are written and read with safetensors, which holds
 only tensors; config and tokenizer files travel as before (JSON and text). The model
 is rebuilt as a BertModel, the one architecture this package loads, so no code named
 in a saved file is ever run.
+
+thinc's `PyTorchShim.finish_update` sets each `parameter.data` to a tensor made from
+the optimizer's array, which is a view of the previous tensor: each update adds one
+link per parameter to a chain of tensors that is never freed (on MiniLM about 100
+Python tensors and 100 KiB per update, for as long as training runs). Here the new
+values are copied into the parameter, so it keeps one tensor.
 """
 
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, cast
 
 import srsly
 import torch
@@ -18,13 +25,31 @@ from spacy.util import SimpleFrozenDict
 from spacy_transformers.data_classes import HFObjects
 from spacy_transformers.layers.hf_shim import HFShim
 from spacy_transformers.util import make_tempdir
-from thinc.api import get_torch_default_device
+from thinc.api import Optimizer, get_torch_default_device, torch2xp, xp2torch
+from thinc.types import FloatsXd
 from transformers import BertConfig, BertModel, BertTokenizer, BertTokenizerFast
 
 WEIGHTS_FORMAT = "safetensors"
 
 
-class SafetensorsHFShim(HFShim):
+class EncoderShim(HFShim):
+    def finish_update(self, optimizer: Optimizer) -> None:
+        """thinc's update step (skipped where mixed precision found an overflow),
+        with each parameter's new values copied into it."""
+        for name, parameter in self._model.named_parameters():
+            if parameter.grad is None:
+                continue
+            if not self._grad_scaler.found_inf:
+                weights, _ = optimizer(
+                    (self.id, name),
+                    cast(FloatsXd, torch2xp(parameter.data)),
+                    cast(FloatsXd, torch2xp(parameter.grad)),
+                )
+                with torch.no_grad():
+                    parameter.copy_(xp2torch(weights, device=parameter.device))
+            parameter.grad.zero_()
+        self._grad_scaler.update()
+
     def to_bytes(self) -> bytes:
         hf_model = self._hfmodel
         if hf_model.transformer is None:
@@ -55,7 +80,7 @@ class SafetensorsHFShim(HFShim):
             }
         )
 
-    def from_bytes(self, bytes_data: bytes) -> "SafetensorsHFShim":
+    def from_bytes(self, bytes_data: bytes) -> "EncoderShim":
         msg = srsly.msgpack_loads(bytes_data)
         if not msg["config"]:
             self._hfmodel = HFObjects(
