@@ -10,8 +10,11 @@ in a saved file is ever run.
 thinc's `PyTorchShim.finish_update` sets each `parameter.data` to a tensor made from
 the optimizer's array, which is a view of the previous tensor: each update adds one
 link per parameter to a chain of tensors that is never freed (on MiniLM about 100
-Python tensors and 100 KiB per update, for as long as training runs). Here the new
-values are copied into the parameter, so it keeps one tensor.
+Python tensors and 100 KiB per update, for as long as training runs). The optimizer
+has already written the new values into the parameter's memory, through the view;
+here the parameter keeps its tensor. (Copying into it instead would bump its autograd
+version and break a shared encoder: spaCy steps the encoder before its listeners
+backpropagate through it.)
 """
 
 from pathlib import Path
@@ -34,8 +37,9 @@ WEIGHTS_FORMAT = "safetensors"
 
 class EncoderShim(HFShim):
     def finish_update(self, optimizer: Optimizer) -> None:
-        """thinc's update step (skipped where mixed precision found an overflow),
-        with each parameter's new values copied into it."""
+        """thinc's update step (skipped where mixed precision found an overflow). The
+        optimizer steps the parameter's own memory in place (numpy or cupy, through a
+        view), so the parameter is only given a new tensor when it returns new memory."""
         for name, parameter in self._model.named_parameters():
             if parameter.grad is None:
                 continue
@@ -45,8 +49,9 @@ class EncoderShim(HFShim):
                     cast(FloatsXd, torch2xp(parameter.data)),
                     cast(FloatsXd, torch2xp(parameter.grad)),
                 )
-                with torch.no_grad():
-                    parameter.copy_(xp2torch(weights, device=parameter.device))
+                updated = xp2torch(weights, device=parameter.device)
+                if updated.data_ptr() != parameter.data.data_ptr():
+                    parameter.data = updated
             parameter.grad.zero_()
         self._grad_scaler.update()
 
