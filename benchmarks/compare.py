@@ -171,13 +171,14 @@ def pct(x: Optional[float]) -> str:
     return "" if x is None else f"{100 * x:.1f}"
 
 
-def scorings(runs: Dict[str, Any]) -> Iterator[Tuple[str, Dict[str, Any], Dict[str, Any]]]:
-    """(row name, run, scores) for each system's run, and for spanbert_ner's scoring
-    with the entity threshold chosen on dev where it was made."""
+def scorings(runs: Dict[str, Any]) -> Iterator[Tuple[str, str, Dict[str, Any], Dict[str, Any]]]:
+    """(row name, name over seeds, run, scores) for each system's run, and for
+    spanbert_ner's scoring with the entity threshold chosen on dev where it was made."""
     for system, run in runs.items():
-        yield system, run, run["evaluate"]
+        yield system, system, run, run["evaluate"]
         if TUNED in run:
-            yield f"{system}, τ {run[TUNED]['entity_threshold']:.2f} from dev", run, run[TUNED]
+            threshold = run[TUNED]["entity_threshold"]
+            yield f"{system}, τ {threshold:.2f} from dev", f"{system}, τ from dev", run, run[TUNED]
 
 
 def seeds_table(results: Dict[str, Any]) -> str:
@@ -199,8 +200,7 @@ def seeds_table(results: Dict[str, Any]) -> str:
     for corpus, by_seed in results["accuracy"].items():
         collected: Dict[str, List[Tuple[Dict[str, Any], Dict[str, Any]]]] = {}
         for runs in by_seed.values():
-            for system, run, scores in scorings(runs):
-                name = system.split(",")[0] + (", τ from dev" if "," in system else "")
+            for _, name, run, scores in scorings(runs):
                 collected.setdefault(name, []).append((run, scores))
         for name, entries in collected.items():
             metric = {
@@ -260,7 +260,7 @@ def accuracy_table(results: Dict[str, Any]) -> str:
             "|" + "---|" * len(header),
         ]
         for seed, runs in by_seed.items():
-            for system, run, scores in scorings(runs):
+            for system, _, run, scores in scorings(runs):
                 dev, test, train = scores["dev"], scores["test"], run["train"]
                 curve = " → ".join(pct(point["ents_f"]) for point in train["dev_curve"])
                 cells = [seed, system, str(train["updates"])]
