@@ -12,7 +12,11 @@ for every row:
 - documents, context N: one doc per -DOCSTART- document, a window per sentence with
   up to N tokens of context on either side (configs/spanbert_ner_context.cfg);
 - documents, context N, centre G: consecutive sentences of up to G tokens share a
-  window (`centre`), the window widened to G + 2N tokens.
+  window (`centre`), the window widened to G + 2N tokens;
+- ..., training chunks of M tokens: trained on chunks of whole sentences of up to M
+  tokens, each with up to N tokens of its document on either side as unannotated
+  context, batched by centre tokens (`--chunks`; 0: chunks of up to 256 tokens, no
+  context outside them, as configs/spanbert_ner_context.cfg ships).
 
 WNUT-17 (no document markers: groups of 10 tweets) checks that context does no harm,
 with --wnut-context. Dev and test F (the sentences' gold boundaries given to the
@@ -115,24 +119,30 @@ class Row:
     layout: str
     context: int = 0
     centre: int = 0
+    chunk: int = 0
 
     @property
     def slug(self) -> str:
         if self.layout == "sentence":
             return "sentences"
-        return f"context{self.context}" + (f"-centre{self.centre}" if self.centre else "")
+        return (
+            f"context{self.context}"
+            + (f"-centre{self.centre}" if self.centre else "")
+            + (f"-chunks{self.chunk}" if self.chunk else "")
+        )
 
     def overrides(self) -> List[str]:
         if self.layout == "sentence":
             return []
         getter = "components.spanbert_ner.model.tok2vec.get_spans"
+        augmenter = "corpora.train.augmenter"
         # The context config ships a centre: a row without one sets it to 0.
-        settings = {"context": self.context, "centre": self.centre}
+        settings = {f"{getter}.context": self.context, f"{getter}.centre": self.centre}
         if self.centre:
-            settings["window"] = self.centre + 2 * self.context
-        return [
-            arg for key, value in settings.items() for arg in ("--set", f"{getter}.{key}={value}")
-        ]
+            settings[f"{getter}.window"] = self.centre + 2 * self.context
+        settings[f"{augmenter}.max_tokens"] = self.chunk or 256
+        settings[f"{augmenter}.context"] = self.context if self.chunk else 0
+        return [arg for key, value in settings.items() for arg in ("--set", f"{key}={value}")]
 
 
 def run_row(row: Row, data: Path, run_dir: Path, epochs: int, seed: int) -> Dict[str, Any]:
@@ -206,6 +216,9 @@ def main(
     corpora_dir: Path,
     contexts: List[int] = typer.Option([0, 32, 64, 128]),
     centres: List[int] = typer.Option([0], help="0: a window per sentence"),
+    chunks: List[int] = typer.Option(
+        [0], help="Training chunks of up to M tokens with their context; 0: 256, no context"
+    ),
     corpora: List[str] = typer.Option(["conll2003", "wnut17"]),
     seeds: List[int] = typer.Option([0, 1]),
     conll_epochs: int = 1,
@@ -214,9 +227,18 @@ def main(
     work: Path = ROOT / "benchmarks/runs/document_context",
 ) -> None:
     documents = [
-        Row(f"documents, context {c}" + (f", centre {g}" if g else ""), "document", c, g)
+        Row(
+            f"documents, context {c}"
+            + (f", centre {g}" if g else "")
+            + (f", training chunks of {m} tokens" if m else ""),
+            "document",
+            c,
+            g,
+            m,
+        )
         for c in contexts
         for g in centres
+        for m in chunks
     ]
     plan = {
         "conll2003": [Row("sentences", "sentence"), *documents],

@@ -193,3 +193,37 @@ def test_recall_counts_split_seen_and_unseen_entities_and_reweight_by_type():
     # PER recall 0.5, LOC 0.0; a mix of 3 PER to 1 LOC weighs them 3:1.
     mix = {"type:PER": [0, 3], "type:LOC": [0, 1]}
     assert reweighted_recall(counts, mix) == pytest.approx(0.375)
+
+
+@pytest.mark.parametrize("chunk_settings", [{}, {"max_tokens": 1, "context": 4}])
+def test_schedule_counts_the_updates_spacy_makes_of_documents(tmp_path, chunk_settings):
+    """The benchmark's learning-rate schedule spans the epoch spaCy's loop runs: the
+    same augmenter and batch lengths, on documents whose words the tokenizer would
+    split further ("1996-08-22"). Both in file order: spaCy's shuffled epochs can
+    make a few batches more or fewer."""
+    from itertools import takewhile
+
+    import spacy
+    from spacy.tokens import Doc, DocBin
+    from spacy.training.loop import create_train_batches
+    from spacy.util import registry
+
+    from benchmarks.systems.common import batches_per_epoch
+    from spacy_spanbert.corpora import as_documents
+
+    vocab = spacy.blank("en").vocab
+    words = ["Talks", "in", "New-York", "on", "1996-08-22", "ended", "."]
+    sentences = [Doc(vocab, words=words[: 3 + i % 5]) for i in range(40)]
+    DocBin(docs=as_documents(sentences, group_size=7)).to_disk(tmp_path / "train.spacy")
+    augmenter = "corpora.train.augmenter"
+    overrides = {f"{augmenter}.{key}": value for key, value in chunk_settings.items()}
+    overrides["paths.train"] = overrides["paths.dev"] = str(tmp_path / "train.spacy")
+    overrides["training.batcher.size"] = 20
+    config = spacy.util.load_config(
+        "configs/spanbert_ner_context.cfg", overrides=overrides, interpolate=True
+    )
+    corpus = registry.resolve(config["corpora"])["train"]  # as spaCy's train resolves it
+    batcher = registry.resolve({"batcher": config["training"]["batcher"]})["batcher"]
+    streamed = create_train_batches(spacy.blank("en"), corpus, batcher, -1)  # unshuffled
+    spacy_batches = list(takewhile(lambda batch: batch[0] == 0, streamed))
+    assert batches_per_epoch(tmp_path / "train.spacy", 20, config) == len(spacy_batches) > 1

@@ -8,7 +8,11 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from spacy_spanbert.encoder.sentence_context import SentenceContextSpans, most_central
+from spacy_spanbert.encoder.sentence_context import (
+    CENTRE_GROUP,
+    SentenceContextSpans,
+    most_central,
+)
 
 from .util import TEXTS, inline_encoder, ner_config
 
@@ -66,7 +70,7 @@ def test_consecutive_sentences_share_a_window_up_to_centre_tokens():
     doc = nlp(" ".join(TEXTS * 2))
     sentences = list(doc.sents)
     getter = SentenceContextSpans(context=4, window=40, stride=30, centre=25)
-    groups = getter.sentence_groups(doc)
+    groups = getter.sentence_groups(doc[:])
     assert groups[0][0] == 0 and groups[-1][1] == len(doc)
     assert all(end == next_start for (_, end), (next_start, _) in zip(groups, groups[1:]))
     starts = {s.start for s in sentences}
@@ -138,6 +142,39 @@ def test_a_sentence_does_not_see_beyond_its_context(trained_nlp, tiny_bert):
     near_changed = [TEXTS[0], "Lionel Messi scored twice for Inter Miami.", *TEXTS[2:4]]
     c = _vectors(nlp, _doc(nlp, near_changed))[first.start : first.end]
     assert not numpy.allclose(a, c, atol=1e-4)
+
+
+@pytest.mark.issue(15)
+def test_a_marked_centre_is_read_as_in_its_document(trained_nlp, tiny_bert):
+    """A training chunk: the sentence marked in CENTRE_GROUP, 4 tokens of context on
+    either side. It gets one window, every token aligned to it, and the sentence the
+    vectors it has inside the whole document with the same context."""
+    nlp = _nlp(trained_nlp, tiny_bert, context=4)
+    document = _doc(nlp, TEXTS[:3])
+    sentence = list(document.sents)[1]
+    chunk = document[sentence.start - 4 : sentence.end + 4].as_doc()
+    chunk.spans[CENTRE_GROUP] = [chunk[4 : 4 + len(sentence)]]
+    windows = inline_encoder(nlp).attrs["get_spans"].windows(chunk)
+    assert [(w.start, w.end) for w in windows.spans] == [(0, len(chunk))]
+    assert windows.centres is not None and not windows.centres.any()
+    numpy.testing.assert_allclose(
+        _vectors(nlp, chunk)[4 : 4 + len(sentence)],
+        _vectors(nlp, document)[sentence.start : sentence.end],
+        rtol=1e-4,
+        atol=1e-5,
+    )
+    # Unmarked, the context sentences would be centres of windows of their own.
+    del chunk.spans[CENTRE_GROUP]
+    assert len(inline_encoder(nlp).attrs["get_spans"]([chunk])[0]) == 3
+
+
+def test_a_centre_group_must_hold_one_span():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    doc = nlp("One two. Three four.")
+    doc.spans[CENTRE_GROUP] = [doc[0:1], doc[2:3]]
+    with pytest.raises(ValueError, match="one non-empty span"):
+        SentenceContextSpans(context=2, window=10, stride=5).windows(doc)
 
 
 @pytest.mark.parametrize("context,window,centre", [(6, 60, 0), (40, 60, 0), (6, 5, 0), (6, 60, 30)])

@@ -11,16 +11,16 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import spacy
 from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc, DocBin, Span
-from spacy.training import Example
+from spacy.training import Corpus, Example
 from spacy.training.batchers import configure_minibatch_by_words
+from spacy.util import registry
 from spacy.vocab import Vocab
-
-from spacy_spanbert.corpora.document_chunks import sentence_chunks, slice_doc
+from thinc.api import Config
 
 from ..memory import peak_rss_mib
 
@@ -68,27 +68,25 @@ def score_entities(gold: Sequence[Doc], predicted: Sequence[Entities]) -> Dict[s
 
 
 def batches_per_epoch(
-    train_path: Path, batch_words: int, chunk_tokens: Optional[int] = None, tolerance: float = 0.2
+    train_path: Path, batch_words: int, config: Config, tolerance: float = 0.2
 ) -> int:
-    """How many batches spaCy's `batch_by_words` makes of the training set (file order),
-    so every system's schedule can span the same number of epochs. `chunk_tokens`:
-    documents are cut into chunks of whole sentences first, as the
-    `spacy_spanbert.document_chunks.v1` augmenter cuts them."""
-    batcher = configure_minibatch_by_words(
-        size=batch_words, tolerance=tolerance, discard_oversize=False
+    """How many updates one epoch of spaCy's training makes (file order): the
+    examples the config's train augmenter yields, batched by words as its batcher's
+    `get_length` counts them. Every system's schedule then spans whole epochs."""
+    batching = registry.resolve(
+        {
+            "augmenter": config["corpora"]["train"].get("augmenter"),
+            "get_length": config["training"]["batcher"].get("get_length"),
+        }
     )
-    docs = read_docs(train_path, spacy.blank("en").vocab)
-    if chunk_tokens is not None:
-        docs = [
-            slice_doc(doc, start, end)
-            for doc in docs
-            for start, end in (
-                sentence_chunks(doc, chunk_tokens)
-                if doc.has_annotation("SENT_START")
-                else [(0, len(doc))]
-            )
-        ]
-    return sum(1 for _ in batcher(docs))
+    batcher = configure_minibatch_by_words(
+        size=batch_words,
+        tolerance=tolerance,
+        discard_oversize=False,
+        get_length=batching["get_length"],
+    )
+    examples = Corpus(train_path, augmenter=batching["augmenter"])(spacy.blank("en"))
+    return sum(1 for _ in batcher(examples))
 
 
 def timed_annotate(

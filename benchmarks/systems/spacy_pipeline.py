@@ -83,14 +83,8 @@ def train(
     """Train for a whole number of epochs, warmup then linear decay over all of them."""
     torch.set_num_threads(threads)
     extra = {key: json.loads(value) for key, _, value in (o.partition("=") for o in overrides)}
-    loaded = spacy.util.load_config(config, overrides=extra, interpolate=False)
-    augmenter = loaded["corpora"]["train"].get("augmenter") or {}
-    chunk_tokens = (
-        augmenter.get("max_tokens")
-        if augmenter.get("@augmenters") == "spacy_spanbert.document_chunks.v1"
-        else None
-    )
-    per_epoch = batches_per_epoch(train_path, batch_words, chunk_tokens)
+    loaded = spacy.util.load_config(config, overrides=extra, interpolate=True)
+    per_epoch = batches_per_epoch(train_path, batch_words, loaded)
     steps = per_epoch * epochs
     log_path = output / "train_log.jsonl"
     memory_log = output / "memory_log.jsonl"

@@ -20,7 +20,8 @@ def as_documents(sentences: List[Doc], group_size: int) -> List[Doc]:
     """One Doc per document (or per `group_size` sentences where the corpus has one
     document), sentences in order, with `doc.user_data["document"]` kept. The sentence
     docs are used up: their sentence starts are set and their user data cleared (a
-    sentence's own keys, such as GENIA's sent_id, have no place in a document)."""
+    sentence's own keys, such as GENIA's sent_id, have no place in a document). A
+    document built from sentences of unknown spacing (gold words) keeps it unknown."""
     if group_size < 1:
         raise ValueError(f"group_size must be at least 1 sentence, got {group_size}.")
     keys = [doc.user_data.get(DOCUMENT_KEY) for doc in sentences]
@@ -34,7 +35,11 @@ def as_documents(sentences: List[Doc], group_size: int) -> List[Doc]:
     position = 0
     for key, run in groupby(keys):
         n = len(list(run))
-        document = Doc.from_docs(sentences[position : position + n], ensure_whitespace=True)
+        run_docs = sentences[position : position + n]
+        document = Doc.from_docs(run_docs, ensure_whitespace=True)
+        # from_docs leaves the spaces known; spaCy's Corpus would then re-tokenize the
+        # text instead of keeping the gold words, as it does for the sentences.
+        document.has_unknown_spaces = any(doc.has_unknown_spaces for doc in run_docs)
         document.user_data[DOCUMENT_KEY] = key
         documents.append(document)
         position += n

@@ -17,6 +17,10 @@ times the tokens.
 A sentence longer than `window` tokens falls back to strided windows over it, each
 token taking the window where it sits most centrally. A doc without sentence
 boundaries gets spacy-transformers' strided windows, averaged, as before.
+
+A training chunk cut with context (`document_chunks.v1`, `context` > 0) marks the part
+to read as centre in the span group `CENTRE_GROUP`; its other tokens are only context:
+they get no windows of their own and take the vectors of the nearest centre window.
 """
 
 from dataclasses import dataclass, replace
@@ -28,6 +32,9 @@ from spacy.tokens import Doc, Span
 from spacy_transformers.data_classes import FullTransformerBatch
 from spacy_transformers.span_getters import get_strided_spans
 from thinc.types import Ints1d, Ragged
+
+# The span group of a predicted doc that holds its centre, when the rest is context.
+CENTRE_GROUP = "sentence_context_centre"
 
 
 @dataclass
@@ -66,7 +73,8 @@ class SentenceContextSpans:
             return Windows(get_strided_spans([doc], self.window, self.stride)[0], None)
         spans: List[Span] = []
         centres = numpy.zeros(len(doc), dtype="int64")
-        for first, last in self.sentence_groups(doc):
+        centre_start, centre_end = centre_bounds(doc)
+        for first, last in self.sentence_groups(doc[centre_start:centre_end]):
             if last - first > self.window:
                 strided = get_strided_spans([doc[first:last].as_doc()], self.window, self.stride)
                 bounds = [(first + s.start, first + s.end) for s in strided[0]]
@@ -77,18 +85,36 @@ class SentenceContextSpans:
             start, end = max(0, first - side), min(len(doc), last + side)
             centres[first:last] = len(spans)
             spans.append(doc[start:end])
+        centres[:centre_start] = centres[centre_start]
+        centres[centre_end:] = centres[centre_end - 1]
         return Windows(spans, centres)
 
-    def sentence_groups(self, doc: Doc) -> List[Tuple[int, int]]:
-        """Consecutive whole sentences read as one window's centre, as (start, end)
-        tokens: up to `centre` tokens, a sentence alone when it is longer."""
+    def sentence_groups(self, region: Span) -> List[Tuple[int, int]]:
+        """Consecutive sentences of `region` (cut to it) read as one window's centre, as
+        (start, end) doc tokens: up to `centre` tokens, a sentence alone when longer."""
         groups: List[Tuple[int, int]] = []
-        for sentence in doc.sents:
-            if groups and sentence.end - groups[-1][0] <= self.centre:
-                groups[-1] = (groups[-1][0], sentence.end)
+        for sentence in region.doc.sents:
+            start, end = max(sentence.start, region.start), min(sentence.end, region.end)
+            if start >= end:
+                continue
+            if groups and end - groups[-1][0] <= self.centre:
+                groups[-1] = (groups[-1][0], end)
             else:
-                groups.append((sentence.start, sentence.end))
+                groups.append((start, end))
         return groups
+
+
+def centre_bounds(doc: Doc) -> Tuple[int, int]:
+    """[start, end) of the doc's tokens read as centre: the `CENTRE_GROUP` span, or all."""
+    group = doc.spans[CENTRE_GROUP] if CENTRE_GROUP in doc.spans else []
+    if not group:
+        return 0, len(doc)
+    if len(group) != 1 or not len(group[0]):
+        raise ValueError(
+            f"doc.spans[{CENTRE_GROUP!r}] must hold one non-empty span, the tokens read as "
+            f"centre; it holds {[(s.start, s.end) for s in group]}."
+        )
+    return group[0].start, group[0].end
 
 
 def most_central(bounds: List[Tuple[int, int]], start: int, end: int) -> NDArray[numpy.int64]:
