@@ -16,7 +16,7 @@ for every row:
 - ..., training chunks of M tokens: trained on chunks of whole sentences of up to M
   tokens, each with up to N tokens of its document on either side as unannotated
   context, batched by centre tokens (`--chunks`; 0: chunks of up to 256 tokens, no
-  context outside them, as configs/spanbert_ner_context.cfg ships).
+  context outside them).
 
 WNUT-17 (no document markers: groups of 10 tweets) checks that context does no harm,
 with --wnut-context. Dev and test F (the sentences' gold boundaries given to the
@@ -136,10 +136,12 @@ class Row:
             return []
         getter = "components.spanbert_ner.model.tok2vec.get_spans"
         augmenter = "corpora.train.augmenter"
-        # The context config ships a centre: a row without one sets it to 0.
-        settings = {f"{getter}.context": self.context, f"{getter}.centre": self.centre}
-        if self.centre:
-            settings[f"{getter}.window"] = self.centre + 2 * self.context
+        # Every window setting is the row's own, whatever the context config ships.
+        settings = {
+            f"{getter}.context": self.context,
+            f"{getter}.centre": self.centre,
+            f"{getter}.window": self.centre + 2 * self.context if self.centre else 256,
+        }
         settings[f"{augmenter}.max_tokens"] = self.chunk or 256
         settings[f"{augmenter}.context"] = self.context if self.chunk else 0
         return [arg for key, value in settings.items() for arg in ("--set", f"{key}={value}")]

@@ -17,7 +17,6 @@ import spacy
 from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Corpus, Example
-from spacy.training.batchers import configure_minibatch_by_words
 from spacy.util import registry
 from spacy.vocab import Vocab
 from thinc.api import Config
@@ -67,26 +66,18 @@ def score_entities(gold: Sequence[Doc], predicted: Sequence[Entities]) -> Dict[s
     }
 
 
-def batches_per_epoch(
-    train_path: Path, batch_words: int, config: Config, tolerance: float = 0.2
-) -> int:
+def batches_per_epoch(train_path: Path, config: Config) -> int:
     """How many updates one epoch of spaCy's training makes (file order): the
-    examples the config's train augmenter yields, batched by words as its batcher's
-    `get_length` counts them. Every system's schedule then spans whole epochs."""
-    batching = registry.resolve(
+    examples the config's train augmenter yields, cut by the config's batcher. Every
+    system's schedule then spans whole epochs."""
+    resolved = registry.resolve(
         {
             "augmenter": config["corpora"]["train"].get("augmenter"),
-            "get_length": config["training"]["batcher"].get("get_length"),
+            "batcher": config["training"]["batcher"],
         }
     )
-    batcher = configure_minibatch_by_words(
-        size=batch_words,
-        tolerance=tolerance,
-        discard_oversize=False,
-        get_length=batching["get_length"],
-    )
-    examples = Corpus(train_path, augmenter=batching["augmenter"])(spacy.blank("en"))
-    return sum(1 for _ in batcher(examples))
+    examples = Corpus(train_path, augmenter=resolved["augmenter"])(spacy.blank("en"))
+    return sum(1 for _ in resolved["batcher"](examples))
 
 
 def timed_annotate(

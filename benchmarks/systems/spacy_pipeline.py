@@ -83,8 +83,9 @@ def train(
     """Train for a whole number of epochs, warmup then linear decay over all of them."""
     torch.set_num_threads(threads)
     extra = {key: json.loads(value) for key, _, value in (o.partition("=") for o in overrides)}
-    loaded = spacy.util.load_config(config, overrides=extra, interpolate=True)
-    per_epoch = batches_per_epoch(train_path, batch_words, loaded)
+    batching = {"training.batcher.size": batch_words, **extra}
+    loaded = spacy.util.load_config(config, overrides=batching, interpolate=True)
+    per_epoch = batches_per_epoch(train_path, loaded)
     steps = per_epoch * epochs
     log_path = output / "train_log.jsonl"
     memory_log = output / "memory_log.jsonl"
