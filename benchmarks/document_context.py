@@ -18,8 +18,8 @@ for every row:
   context, batched by centre tokens (`--chunks`; 0: chunks of up to 256 tokens, no
   context outside them).
 
-WNUT-17 (no document markers: groups of 10 tweets) checks that context does no harm,
-with --wnut-context. Dev and test F (the sentences' gold boundaries given to the
+WNUT-17 (no document markers: groups of 10 tweets, the same document rows) checks that
+context does no harm. Dev and test F (the sentences' gold boundaries given to the
 document rows), and words/s over the test set at batch 32 (docs or sentences),
 length-bucketed. Every row is also scored with `spanbert_ner`'s entity threshold chosen
 on dev (the context may shift how sure the model is that a span is an entity). Each
@@ -225,29 +225,27 @@ def main(
     seeds: List[int] = typer.Option([0, 1]),
     conll_epochs: int = 1,
     wnut_epochs: int = 3,
-    wnut_context: int = 64,
     work: Path = ROOT / "benchmarks/runs/document_context",
 ) -> None:
-    documents = [
-        Row(
-            f"documents, context {c}"
-            + (f", centre {g}" if g else "")
-            + (f", training chunks of {m} tokens" if m else ""),
-            "document",
-            c,
-            g,
-            m,
-        )
-        for c in contexts
-        for g in centres
-        for m in chunks
-    ]
+    def documents(unit: str) -> List[Row]:
+        return [
+            Row(
+                f"{unit}, context {c}"
+                + (f", centre {g}" if g else "")
+                + (f", training chunks of {m} tokens" if m else ""),
+                "document",
+                c,
+                g,
+                m,
+            )
+            for c in contexts
+            for g in centres
+            for m in chunks
+        ]
+
     plan = {
-        "conll2003": [Row("sentences", "sentence"), *documents],
-        "wnut17": [
-            Row("sentences", "sentence"),
-            Row(f"groups of 10 tweets, context {wnut_context}", "document", wnut_context),
-        ],
+        "conll2003": [Row("sentences", "sentence"), *documents("documents")],
+        "wnut17": [Row("sentences", "sentence"), *documents("groups of 10 tweets")],
     }
     epochs = {"conll2003": conll_epochs, "wnut17": wnut_epochs}
     results: Dict[str, Any] = {"seeds": seeds, "epochs": epochs, "rows": {}}
