@@ -1,18 +1,20 @@
 """Each sentence encoded inside its document, each token's vectors from its own window."""
 
-from typing import List
+from typing import Dict, List
 
 import numpy
 import pytest
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
+from transformers import BertTokenizer
 
 from spacy_spanbert.encoder.sentence_context import (
     CENTRE_GROUP,
     SentenceContextSpans,
     most_central,
 )
+from spacy_spanbert.encoder.wordpiece_budget import WordpieceBudget, wordpiece_budgets
 
 from .util import TEXTS, inline_encoder, ner_config
 
@@ -276,3 +278,86 @@ def test_context_config_trains_on_documents(tiny_bert, tmp_path):
     for output, document in zip(annotated, documents):
         found = [(e["start"], e["end"], e["label"]) for e in output["annotations"]["entities"]]
         assert found == [(e.start_char, e.end_char, e.label_) for e in document.ents]
+
+
+def _budget(doc: Doc, pieces_of: Dict[str, int], limit: int) -> WordpieceBudget:
+    return WordpieceBudget.of(numpy.asarray([pieces_of.get(t.text, 1) for t in doc]), limit)
+
+
+@pytest.mark.issue(15)
+def test_windows_fit_the_wordpiece_budget():
+    """Context is narrowed, groups split and long sentences strided until every window
+    holds at most the budget's wordpieces; without the budget they would not fit."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    doc = nlp(" ".join(TEXTS * 3))
+    budget = _budget(doc, {"Apple": 9, "London": 12, "Google": 7}, limit=40)
+    getter = SentenceContextSpans(context=16, window=60, stride=45, centre=30)
+    unfitted = getter.windows(doc)
+    assert max(budget.count(s.start, s.end) for s in unfitted.spans) > 40
+    fitted = getter.windows(doc, budget)
+    assert max(budget.count(s.start, s.end) for s in fitted.spans) <= 40
+    assert len(fitted.spans) > len(unfitted.spans)  # groups split
+    assert fitted.centres is not None
+    for i, span in enumerate(fitted.spans):
+        own = numpy.flatnonzero(fitted.centres == i)
+        assert span.start <= own.min() and own.max() < span.end
+        # As much context as fits: one more token on either side would not.
+        side = max(own.min() - span.start, span.end - 1 - own.max())  # one may be clipped
+        first, last = own.min(), own.max() + 1
+        wider = budget.count(max(0, first - side - 1), min(len(doc), last + side + 1))
+        assert side == min(16, (60 - (last - first)) // 2) or wider > 40
+
+
+@pytest.mark.issue(15)
+def test_a_sentence_over_the_budget_is_strided_to_fit():
+    nlp = spacy.blank("en")
+    doc = nlp.make_doc(" ".join(["word"] * 30))
+    doc[0].is_sent_start = True
+    for token in doc[1:]:
+        token.is_sent_start = False
+    budget = _budget(doc, {"word": 4}, limit=50)  # 120 wordpieces, 12 tokens fit
+    windows = SentenceContextSpans(context=8, window=60, stride=45).windows(doc, budget)
+    assert len(windows.spans) > 2
+    assert all(budget.count(s.start, s.end) <= 50 for s in windows.spans)
+    assert windows.centres is not None and sorted(set(windows.centres)) == list(
+        range(len(windows.spans))
+    )
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_wordpiece_counts_are_those_of_each_token_alone(trained_nlp, tiny_bert, fast):
+    tokenizer = inline_encoder(trained_nlp).tokenizer
+    if not fast:
+        vocab = str(tiny_bert / "vocab.txt")
+        tokenizer = BertTokenizer(vocab, do_lower_case=False, model_max_length=512)
+    assert tokenizer.is_fast == fast
+    texts = [*TEXTS[:2], "Zqxjkv Zqxjkv !", "", "a\n\nb  c"]
+    docs = [trained_nlp.make_doc(text) for text in texts]
+    budgets = wordpiece_budgets(tokenizer, docs)
+    assert [len(budget.totals) for budget in budgets] == [len(doc) + 1 for doc in docs]
+    for doc, budget in zip(docs, budgets):
+        expected = [len(tokenizer.tokenize(token.text)) for token in doc]
+        assert numpy.diff(budget.totals).tolist() == expected
+        assert budget.limit == tokenizer.model_max_length - 2
+    assert wordpiece_budgets(tokenizer, []) == []
+
+
+@pytest.mark.issue(15)
+def test_windows_of_long_words_fit_the_encoder(trained_nlp, tiny_bert):
+    """Sentences of unknown words (a wordpiece per character): 180-token windows would
+    hold over 512 wordpieces, and spacy-transformers would cut their ends. Fitted, none
+    is cut and every token is aligned to all of its own wordpieces."""
+    nlp = _nlp(trained_nlp, tiny_bert, context=80, window=180, stride=135)
+    words = ["Zqxjkvw", "Bqxyzt", "Kwxvqj", "Jzqxv"] * 5
+    doc = _doc(nlp, [" ".join(words) + " ."] * 6)
+    tokenizer = inline_encoder(nlp).tokenizer
+    pieces_alone = [len(tokenizer.tokenize(token.text)) for token in doc]
+    getter = inline_encoder(nlp).attrs["get_spans"]
+    assert max(sum(pieces_alone[s.start : s.end]) for s in getter([doc])[0]) > 512
+    batch = inline_encoder(nlp).predict([doc])
+    read = numpy.asarray(batch.wordpieces.attention_mask).sum(axis=1).tolist()
+    assert read == [sum(pieces_alone[s.start : s.end]) + 2 for s in batch.spans[0]]
+    assert max(read) <= tokenizer.model_max_length
+    assert numpy.asarray(batch.align.lengths).tolist() == pieces_alone
+    assert numpy.abs(_vectors(nlp, doc)).sum(axis=1).min() > 0

@@ -3,9 +3,10 @@ with this package's loading, safetensors weights and chunked prediction.
 
 spacy-transformers' `TransformerModel` hard-wires its own wrapper (`HFWrapper` with
 `HFShim`) and loading (`AutoTokenizer`, `AutoModel`). `SpanBertTransformerModel`
-keeps its layout, forward pass and properties, and builds each of those pieces as
-its own from the start: nothing is replaced after construction, so `copy()`,
-`nlp.replace_listeners` and a reload all keep them.
+keeps its layout and properties, and builds each of those pieces as its own from the
+start: nothing is replaced after construction, so `copy()`, `nlp.replace_listeners`
+and a reload all keep them. Its forward pass is spacy-transformers' steps (public
+functions), with `sentence_context` windows fitted to the encoder's positions first.
 """
 
 import copy
@@ -14,17 +15,22 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from spacy.tokens import Doc, Span
 from spacy.util import SimpleFrozenDict
 from spacy.vocab import Vocab
+from spacy_transformers.align import get_alignment, get_alignment_via_offset_mapping
 from spacy_transformers.data_classes import FullTransformerBatch, HFObjects, WordpieceBatch
 from spacy_transformers.layers import TransformerModel, split_trf_batch
-from spacy_transformers.layers.transformer_model import forward as transformer_forward
-from spacy_transformers.layers.transformer_model import set_pytorch_transformer
+from spacy_transformers.layers.transformer_model import (
+    huggingface_tokenize,
+    set_pytorch_transformer,
+)
+from spacy_transformers.truncate import truncate_oversize_splits
 from thinc.api import ArgsKwargs, Model, PyTorchShim, chain, xp2torch
 from transformers.utils import ModelOutput
 
 from .loading import load_encoder
-from .sentence_context import keep_centre_windows
+from .sentence_context import SentenceContextSpans, keep_centre_windows
 from .shim import EncoderShim
 from .window_chunks import CHUNK_WINDOWS, window_chunked_forward
+from .wordpiece_budget import wordpiece_budgets
 
 # The registered names of the encoder and of its inline (tok2vec) form.
 ENCODER_ARCHITECTURE = "spacy_spanbert.SpanBertEncoder.v1"
@@ -119,12 +125,41 @@ class SpanBertTransformerModel(TransformerModel):
 def encoder_forward(
     model: SpanBertTransformerModel, docs: List[Doc], is_train: bool
 ) -> Tuple[FullTransformerBatch, Callable]:
-    """spacy-transformers' forward; with a span getter that gives each token its own
-    window (`sentence_context`), each token's vectors come from that window alone."""
-    output, backprop = transformer_forward(model, docs, is_train)
-    centre_windows = getattr(model.attrs["get_spans"], "centre_windows", None)
-    if centre_windows is not None:
-        output = keep_centre_windows(output, docs, centre_windows(docs))
+    """spacy-transformers' forward; a `sentence_context` getter's windows are cut to
+    the encoder's positions by wordpiece counts, and each token's vectors come from its
+    own window alone."""
+    get_spans = model.attrs["get_spans"]
+    if not isinstance(get_spans, SentenceContextSpans):
+        return encode_windows(model, docs, get_spans(docs), is_train)
+    budgets = wordpiece_budgets(model.tokenizer, docs)
+    windows = [get_spans.windows(doc, budget) for doc, budget in zip(docs, budgets)]
+    output, backprop = encode_windows(model, docs, [w.spans for w in windows], is_train)
+    return keep_centre_windows(output, docs, [w.centres for w in windows]), backprop
+
+
+def encode_windows(
+    model: SpanBertTransformerModel, docs: List[Doc], windows: List[List[Span]], is_train: bool
+) -> Tuple[FullTransformerBatch, Callable]:
+    """The docs' windows through the transformer, as spacy-transformers' forward runs
+    them: tokenized, aligned to the tokens, cut to the tokenizer's maximum length."""
+    tokenizer = model.tokenizer
+    flat = [span for doc_windows in windows for span in doc_windows]
+    encoding = huggingface_tokenize(tokenizer, [span.text for span in flat])
+    wordpieces = WordpieceBatch.from_batch_encoding(encoding)
+    if "offset_mapping" in encoding:
+        align = get_alignment_via_offset_mapping(flat, encoding["offset_mapping"])
+    else:
+        align = get_alignment(flat, wordpieces.strings, tokenizer.all_special_tokens)
+    wordpieces, align = truncate_oversize_splits(wordpieces, align, tokenizer.model_max_length)
+    model_output, backprop_tensors = model.wrapper(wordpieces, is_train)
+    output = FullTransformerBatch(
+        spans=windows, wordpieces=wordpieces, model_output=model_output, align=align
+    )
+
+    def backprop(d_output: FullTransformerBatch) -> List[Doc]:
+        backprop_tensors(d_output.model_output)
+        return docs
+
     return output, backprop
 
 

@@ -14,8 +14,11 @@ tokens. `centre` reads consecutive whole sentences, up to that many tokens, as o
 window's centre, so the context is paid once per group: (centre + 2 context) / centre
 times the tokens.
 
-A sentence longer than `window` tokens falls back to strided windows over it, each
-token taking the window where it sits most centrally. A doc without sentence
+Given each token's wordpiece count (`WordpieceBudget`, as the encoder gives it), no
+window holds more wordpieces than the encoder has positions: a window's context is
+narrowed, and a group of sentences split, until it fits. A sentence longer than
+`window` tokens, or than the encoder's positions, falls back to strided windows over
+it, each token taking the window where it sits most centrally. A doc without sentence
 boundaries gets spacy-transformers' strided windows, averaged, as before.
 
 A training chunk cut with context (`document_chunks.v1`, `context` > 0) marks the part
@@ -32,6 +35,8 @@ from spacy.tokens import Doc, Span
 from spacy_transformers.data_classes import FullTransformerBatch
 from spacy_transformers.span_getters import get_strided_spans
 from thinc.types import Ints1d, Ragged
+
+from .wordpiece_budget import WordpieceBudget
 
 # The span group of a predicted doc that holds its centre, when the rest is context.
 CENTRE_GROUP = "sentence_context_centre"
@@ -64,24 +69,30 @@ class SentenceContextSpans:
     def __call__(self, docs: Sequence[Doc]) -> List[List[Span]]:
         return [self.windows(doc).spans for doc in docs]
 
-    def centre_windows(self, docs: Sequence[Doc]) -> List[Optional[NDArray[numpy.int64]]]:
-        """Per doc, each token's own window (an index into the doc's windows)."""
-        return [self.windows(doc).centres for doc in docs]
-
-    def windows(self, doc: Doc) -> Windows:
+    def windows(self, doc: Doc, budget: Optional[WordpieceBudget] = None) -> Windows:
+        """The doc's windows; with `budget`, none holds more wordpieces than it allows,
+        except where a sentence's words are longer than average for it."""
         if not len(doc) or not doc.has_annotation("SENT_START"):
             return Windows(get_strided_spans([doc], self.window, self.stride)[0], None)
         spans: List[Span] = []
         centres = numpy.zeros(len(doc), dtype="int64")
         centre_start, centre_end = centre_bounds(doc)
-        for first, last in self.sentence_groups(doc[centre_start:centre_end]):
-            if last - first > self.window:
-                strided = get_strided_spans([doc[first:last].as_doc()], self.window, self.stride)
+        for first, last in self.sentence_groups(doc[centre_start:centre_end], budget):
+            width, stride = self.window, self.stride
+            if budget is not None and not budget.fits(first, last):
+                # Strided windows of as many tokens as fit at the sentence's average.
+                fitting = (last - first) * budget.limit // budget.count(first, last)
+                width = max(1, min(width, fitting))
+                stride = max(1, stride * width // self.window)
+            if last - first > width:
+                strided = get_strided_spans([doc[first:last].as_doc()], width, stride)
                 bounds = [(first + s.start, first + s.end) for s in strided[0]]
                 centres[first:last] = len(spans) + most_central(bounds, first, last)
                 spans.extend(doc[start:end] for start, end in bounds)
                 continue
             side = min(self.context, (self.window - (last - first)) // 2)
+            if budget is not None:
+                side = widest_side(budget, first, last, side, len(doc))
             start, end = max(0, first - side), min(len(doc), last + side)
             centres[first:last] = len(spans)
             spans.append(doc[start:end])
@@ -89,19 +100,35 @@ class SentenceContextSpans:
         centres[centre_end:] = centres[centre_end - 1]
         return Windows(spans, centres)
 
-    def sentence_groups(self, region: Span) -> List[Tuple[int, int]]:
+    def sentence_groups(
+        self, region: Span, budget: Optional[WordpieceBudget] = None
+    ) -> List[Tuple[int, int]]:
         """Consecutive sentences of `region` (cut to it) read as one window's centre, as
-        (start, end) doc tokens: up to `centre` tokens, a sentence alone when longer."""
+        (start, end) doc tokens: up to `centre` tokens (and within `budget`), a
+        sentence alone when longer."""
         groups: List[Tuple[int, int]] = []
         for sentence in region.doc.sents:
             start, end = max(sentence.start, region.start), min(sentence.end, region.end)
             if start >= end:
                 continue
-            if groups and end - groups[-1][0] <= self.centre:
+            if (
+                groups
+                and end - groups[-1][0] <= self.centre
+                and (budget is None or budget.fits(groups[-1][0], end))
+            ):
                 groups[-1] = (groups[-1][0], end)
             else:
                 groups.append((start, end))
         return groups
+
+
+def widest_side(budget: WordpieceBudget, first: int, last: int, side: int, n_tokens: int) -> int:
+    """The most context tokens, up to `side` on either side of [first, last), with which
+    the window stays within `budget` (the centre alone fits)."""
+    sides = numpy.arange(side + 1)
+    starts = numpy.maximum(0, first - sides)
+    ends = numpy.minimum(n_tokens, last + sides)
+    return int(sides[budget.count(starts, ends) <= budget.limit].max())
 
 
 def centre_bounds(doc: Doc) -> Tuple[int, int]:
