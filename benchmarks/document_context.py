@@ -3,6 +3,8 @@
     python -m benchmarks.document_context run CORPORA_DIR [--contexts 0 --contexts 32 ...]
         [--centres 0 --centres 128] [--corpora conll2003 --corpora wnut17]
         [--seeds 0 --seeds 1] [--work benchmarks/runs/document_context]
+    python -m benchmarks.document_context evaluate-phase MODEL DEV TEST --json-out F
+        [--read-with CONTEXT CENTRE WINDOW]
 
 CoNLL-2003, `spanbert_ner` with the MiniLM encoder, the same epoch, recipe and seeds
 for every row:
@@ -23,7 +25,8 @@ context does no harm. Dev and test F (the sentences' gold boundaries given to th
 document rows), and words/s over the test set at batch 32 (docs or sentences),
 length-bucketed. Every row is also scored with `spanbert_ner`'s entity threshold chosen
 on dev (the context may shift how sure the model is that a span is an entity). Each
-phase runs in its own process and leaves a JSON file under WORK.
+phase runs in its own process and leaves a JSON file under WORK. `evaluate-phase`
+scores a trained model, `--read-with` reading with other windows than it trained with.
 """
 
 import json
@@ -33,7 +36,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import spacy
 import torch
@@ -73,18 +76,21 @@ def annotate(nlp: Language, units: List[Unit], batch_size: int) -> Tuple[float, 
     return time.perf_counter() - start, results
 
 
-@app.command("evaluate-phase", hidden=True)
+@app.command("evaluate-phase")
 def evaluate_phase(
     model: str,
     dev_path: Path,
     test_path: Path,
     threads: int = 2,
     entity_threshold_from_dev: bool = False,
+    read_with: Optional[Tuple[int, int, int]] = typer.Option(
+        None, help="CONTEXT CENTRE WINDOW: read with these sentence_context windows instead"
+    ),
     json_out: Path = typer.Option(...),
 ) -> None:
     """Entity P/R/F on dev and test, and words/s on test."""
     torch.set_num_threads(threads)
-    nlp = spacy.load(model)
+    nlp = spacy.load(model, config=windows_override(*read_with) if read_with else {})
     result: Dict[str, Any] = {"model": model}
     if entity_threshold_from_dev:
         dev = read_docs(dev_path, nlp.vocab)
@@ -101,6 +107,18 @@ def evaluate_phase(
         print(f"{split}: F {100 * result[split]['f']:.1f}, {words / seconds:,.0f} words/s")
     json_out.parent.mkdir(parents=True, exist_ok=True)
     json_out.write_text(json.dumps(result, indent=2))
+
+
+def windows_override(context: int, centre: int, window: int) -> Dict[str, Any]:
+    """A config override giving `spanbert_ner`'s encoder `sentence_context` windows."""
+    getter = {
+        "@span_getters": "spacy_spanbert.sentence_context.v1",
+        "context": context,
+        "centre": centre,
+        "window": window,
+        "stride": max(1, 3 * window // 4),
+    }
+    return {"components": {"spanbert_ner": {"model": {"tok2vec": {"get_spans": getter}}}}}
 
 
 def converted(corpus: str, corpora_dir: Path, work: Path, layout: str) -> Path:

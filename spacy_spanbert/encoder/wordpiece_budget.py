@@ -1,10 +1,10 @@
 """How many wordpieces each token takes, so windows can be cut to the encoder's size.
 
-A span getter works in spaCy tokens, the encoder in wordpieces: a window of 192
-tokens fits 512 positions at CoNLL-2003's usual 1.4 wordpieces per token, but not
-in a table of scores and dates, where spacy-transformers would cut the window's end
-and its tokens would lose their vectors. With each token's count, `sentence_context`
-narrows a window's context, or splits a group of sentences, until it fits.
+A span getter works in spaCy tokens, the encoder in wordpieces: CoNLL-2003 averages
+1.3 wordpieces per token, yet some of its 384-token windows take over 512, and
+spacy-transformers cuts a window's end there, its tokens losing their vectors. With
+each token's count, `sentence_context` narrows a window's context, or splits a group
+of sentences, until it fits.
 """
 
 from dataclasses import dataclass
