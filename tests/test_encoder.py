@@ -14,6 +14,7 @@ import srsly
 import torch
 from spacy.tokens import Doc
 from spacy.util import registry
+from spacy_transformers.layers.transformer_model import forward as transformer_forward
 from thinc.api import Adam, PyTorchShim
 from transformers import BertTokenizerFast
 
@@ -131,14 +132,14 @@ def test_saved_pipeline_loads_without_the_encoder_it_was_built_from(tiny_bert, t
     )
 
 
-def _encoder(name) -> SpanBertTransformerModel:
+def _encoder(name, window: int = 8, stride: int = 8) -> SpanBertTransformerModel:
     config = {
         "@architectures": "spacy_spanbert.SpanBertEncoder.v1",
         "name": str(name),
         "get_spans": {
             "@span_getters": "spacy-transformers.strided_spans.v1",
-            "window": 8,
-            "stride": 8,
+            "window": window,
+            "stride": stride,
         },
     }
     return registry.resolve({"encoder": config})["encoder"]
@@ -180,6 +181,28 @@ def test_copy_after_loading_keeps_chunked_prediction_and_safetensors(tiny_bert):
     shims = srsly.msgpack_loads(copied.to_bytes())["shims"]
     (shim,) = [srsly.msgpack_loads(shim) for node in shims for shim in node]
     assert shim["weights_format"] == "safetensors"
+
+
+def test_forward_is_spacy_transformers_forward_for_its_getters(tiny_bert):
+    """The encoder's own forward (windows chosen, then spacy-transformers' steps) gives
+    spacy-transformers' output for its strided windows: the same windows, wordpieces,
+    alignment (a window of 60 words of 9 wordpieces passes 512 and is cut) and vectors."""
+    encoder = _encoder(tiny_bert, window=64, stride=48)
+    encoder.initialize()
+    vocab = spacy.blank("en").vocab
+    docs = [Doc(vocab, words=["Zqxjkvwbt"] * 60 + ["Berlin"] * 20), Doc(vocab, words=["Paris"])]
+    ours, _ = encoder(docs, is_train=False)
+    theirs, _ = transformer_forward(encoder, docs, False)
+    assert [[(s.start, s.end) for s in doc] for doc in ours.spans] == [
+        [(s.start, s.end) for s in doc] for doc in theirs.spans
+    ]
+    assert ours.wordpieces.input_ids.shape[1] == 512  # cut, as spacy-transformers cuts
+    numpy.testing.assert_array_equal(ours.wordpieces.input_ids, theirs.wordpieces.input_ids)
+    numpy.testing.assert_array_equal(ours.align.dataXd, theirs.align.dataXd)
+    numpy.testing.assert_array_equal(ours.align.lengths, theirs.align.lengths)
+    numpy.testing.assert_allclose(
+        ours.model_output.last_hidden_state, theirs.model_output.last_hidden_state, atol=1e-6
+    )
 
 
 @pytest.mark.issue(16)
