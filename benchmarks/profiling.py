@@ -20,7 +20,7 @@ from typing import Dict, Tuple
 # A group of modules -> the modules' names (prefixes).
 GROUPS: Dict[str, Tuple[str, ...]] = {
     "encoder forward": ("transformers", "torch"),
-    "span head": ("spacy_spanbert.layers", "spacy_spanbert.ner", "spacy_spanbert.pipeline"),
+    "span head": ("spacy_spanbert.layers", "spacy_spanbert.ner", "spacy_spanbert.span_pipe"),
     "wordpieces and alignment": ("tokenizers", "spacy_transformers", "spacy_spanbert.encoder"),
 }
 OTHER = "rest (spaCy, thinc, Python)"

@@ -1,34 +1,34 @@
-"""SpanBERT for spaCy: a shared encoder, span-based NER and spancat span representations."""
+"""SpanBERT for spaCy: a shared encoder, span-based NER and spancat span representations.
 
-from . import architectures, legacy
-from .corpora import document_chunks
-from .encoder import (
-    EncoderLoadError,
-    SpanBertTransformer,
-    UnsupportedEncoderError,
-    make_spanbert,
-    register_fork_handler,
-)
-from .ner import SpanBertNER, make_spanbert_ner
-from .pipeline import PipelineFileError, build_sentence_ngram_suggester
-from .spancat import SpanBertSpanCategorizer, make_spanbert_spancat
+spaCy finds the components, architectures and layers through the entry points in
+setup.cfg. Importing the package loads nothing else: data conversion and record
+reading run without transformers, and the names below load their module when used.
+"""
 
-__version__ = "0.1.0"
+import importlib
+from typing import Any, Dict
 
-register_fork_handler()
+__version__ = "0.2.0"
 
-__all__ = [
-    "EncoderLoadError",
-    "PipelineFileError",
-    "SpanBertNER",
-    "SpanBertSpanCategorizer",
-    "SpanBertTransformer",
-    "UnsupportedEncoderError",
-    "architectures",
-    "build_sentence_ngram_suggester",
-    "document_chunks",
-    "legacy",
-    "make_spanbert",
-    "make_spanbert_ner",
-    "make_spanbert_spancat",
-]
+# Public name -> the module that defines it.
+_PUBLIC: Dict[str, str] = {
+    "EncoderLoadError": "encoder.loading",
+    "UnsupportedEncoderError": "encoder.loading",
+    "SpanBertTransformer": "encoder.component",
+    "make_spanbert": "encoder.component",
+    "SpanBertNER": "ner.component",
+    "make_spanbert_ner": "ner.component",
+    "SpanBertSpanCategorizer": "spancat.component",
+    "make_spanbert_spancat": "spancat.component",
+    "PipelineFileError": "pipe_files",
+    "build_sentence_ngram_suggester": "span_pipe.suggesters",
+    "UpstreamChanged": "compat",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_PUBLIC[name]}"), name)

@@ -13,6 +13,7 @@ from spacy_transformers.layers import split_trf_batch, trfs2arrays
 from thinc.api import Maxout, Model, chain, list2ragged, with_getitem
 from thinc.types import Floats2d, Ragged
 
+from .compat import is_normalized_softmax
 from .encoder import ENCODER_ARCHITECTURE, TOK2VEC_ARCHITECTURE, SpanBertTransformerModel
 from .encoder.model import SpanGetter
 from .encoder.sentence_context import SentenceContextSpans
@@ -227,7 +228,7 @@ def output_activation(scorer: Model[Floats2d, Floats2d]) -> str:
     """ "sigmoid" or "softmax": which cross-entropy the scorer's backprop pairs with."""
     if scorer.attrs.get("activation") == SIGMOID:
         return SIGMOID
-    if scorer.name == "softmax" and scorer.attrs.get("softmax_normalize"):
+    if is_normalized_softmax(scorer):
         return SOFTMAX
     raise ValueError(
         f"The span categorizer's scorer ('{scorer.name}') must be "

@@ -172,7 +172,8 @@ def annotate(
     A re-run skips the records already in OUTPUT. Records that can't be read or
     annotated are written with an error in OUTPUT_KEY.
     """
-    from .annotate.records import count_records, done_records, read_records
+    from .annotate.output import count_records, done_records
+    from .input_records import read_records
 
     if engine not in ("local", "ray"):
         raise typer.BadParameter("use local or ray", param_hint="--engine")
@@ -287,23 +288,19 @@ def thresholds_command(
     import spacy
     from spacy.training import Corpus
 
-    from .ner import SpanBertNER
-    from .ner.thresholds import entity_threshold_scores
-    from .pipeline.threshold_scores import threshold_grid
-    from .spancat.thresholds import threshold_scores
+    from .span_pipe import SpanPipe
+    from .span_pipe.thresholds import threshold_grid, threshold_scores
 
     nlp = spacy.load(model)
-    tunable = [n for n, p in nlp.pipeline if isinstance(p, (SpanBertNER, SpanCategorizer))]
+    tunable = [n for n, p in nlp.pipeline if isinstance(p, (SpanPipe, SpanCategorizer))]
     if component is None:
         if not tunable:
             msg.fail(f"{model} has no spanbert_ner or span categorizer to tune.", exits=1)
         component = tunable[0]
     pipe = nlp.get_pipe(component)
-    setting = "entity_threshold" if isinstance(pipe, SpanBertNER) else "threshold"
+    setting = pipe.threshold_setting if isinstance(pipe, SpanPipe) else "threshold"
     examples = list(Corpus(dev_path)(nlp))
-    grid = threshold_grid(steps)
-    score = entity_threshold_scores if isinstance(pipe, SpanBertNER) else threshold_scores
-    results = score(nlp, component, examples, grid)
+    results = threshold_scores(nlp, component, examples, threshold_grid(steps))
     labels = list(results[0].per_label) if results else []
     best = max(results, key=lambda result: result.f)
     rows = [

@@ -10,8 +10,9 @@ from typing import List
 
 import pytest
 
-from spacy_spanbert.annotate import annotate_local, read_records
-from spacy_spanbert.annotate.records import done_records, output_files
+from spacy_spanbert.annotate import annotate_local
+from spacy_spanbert.annotate.output import done_records, output_files
+from spacy_spanbert.input_records import read_records
 
 KEY = "annotations"
 

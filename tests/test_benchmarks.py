@@ -22,7 +22,6 @@ from .util import TEXTS
 MODULES = [
     "benchmarks.annotate_engines",
     "benchmarks.compare",
-    "benchmarks.decision_rule",
     "benchmarks.document_context",
     "benchmarks.pretraining",
     "benchmarks.recall_analysis",

@@ -8,7 +8,7 @@ from spacy.util import registry
 
 from spacy_spanbert.corpora import as_documents
 from spacy_spanbert.corpora.document_chunks import sentence_chunks
-from spacy_spanbert.encoder.sentence_context import CENTRE_GROUP
+from spacy_spanbert.doc_centre import CENTRE_GROUP
 
 from .util import make_examples
 

@@ -9,11 +9,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from transformers import BertTokenizer
 
-from spacy_spanbert.encoder.sentence_context import (
-    CENTRE_GROUP,
-    SentenceContextSpans,
-    most_central,
-)
+from spacy_spanbert.doc_centre import CENTRE_GROUP
+from spacy_spanbert.encoder.sentence_context import SentenceContextSpans, most_central
 from spacy_spanbert.encoder.wordpiece_budget import WordpieceBudget, wordpiece_budgets
 
 from .util import TEXTS, inline_encoder, ner_config
@@ -246,8 +243,9 @@ def test_context_config_trains_on_documents(tiny_bert, tmp_path):
     boundaries, sentence windows with context, a sentencizer for raw text."""
     from spacy.tokens import DocBin
 
-    from spacy_spanbert.annotate import InputRecord, annotate_records
+    from spacy_spanbert.annotate import annotate_records
     from spacy_spanbert.corpora import as_documents
+    from spacy_spanbert.input_records import InputRecord
 
     from .util import make_examples, spacy_train
 

@@ -10,7 +10,7 @@ import srsly
 import torch
 from spacy.language import Language
 
-from spacy_spanbert.pipeline import PipelineFileError
+from spacy_spanbert.pipe_files import PipelineFileError
 
 from .util import LISTENER, TEXTS, make_examples, output_layer, predictions
 
@@ -23,7 +23,9 @@ def listener_nlp(tiny_bert: Path) -> Language:
     spacy.util.fix_random_seed(0)
     nlp = spacy.blank("en")
     nlp.add_pipe("spanbert", config={"model": {"name": str(tiny_bert)}})
-    nlp.add_pipe("spanbert_ner", config={"model": {"tok2vec": LISTENER}, "threshold": 0.0})
+    nlp.add_pipe(
+        "spanbert_ner", config={"model": {"tok2vec": LISTENER}, "min_label_probability": 0.0}
+    )
     examples = make_examples(nlp)
     nlp.initialize(lambda: examples)
     output = output_layer(nlp)

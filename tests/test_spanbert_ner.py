@@ -35,15 +35,15 @@ def test_scores_are_probabilities_aligned_with_ents(trained_nlp):
     assert numpy.all((scores > 0) & (scores <= 1))
 
 
-def test_threshold_drops_low_scoring_entities(trained_nlp):
+def test_min_label_probability_drops_low_scoring_entities(trained_nlp):
     ner = trained_nlp.get_pipe("spanbert_ner")
     doc = trained_nlp(TEXTS[1])
     lowest = float(doc.spans["spanbert_ner"].attrs["scores"].min())
-    ner.cfg["threshold"] = lowest + 1e-6
+    ner.cfg["min_label_probability"] = lowest + 1e-6
     try:
         assert len(trained_nlp(TEXTS[1]).ents) == len(doc.ents) - 1
     finally:
-        ner.cfg["threshold"] = 0.0
+        ner.cfg["min_label_probability"] = 0.0
 
 
 def test_disk_and_bytes_round_trips_predict_identically(trained_nlp, tmp_path):
@@ -248,11 +248,14 @@ def test_an_entity_whose_probability_is_split_between_labels_is_kept():
     from spacy_spanbert.ner.decoding import entity_decisions
 
     probs = numpy.asarray([[0.3, 0.3, 0.4], [0.1, 0.1, 0.8], [0.7, 0.2, 0.1]], dtype="f")
-    best, best_p, entity_p, keep = entity_decisions(probs, entity_threshold=0.5, threshold=0.0)
+    best, best_p, entity_p, keep = entity_decisions(
+        probs, entity_threshold=0.5, min_label_probability=0.0
+    )
     assert keep.tolist() == [True, False, True]
     assert best.tolist() == [0, 0, 0] and best_p.tolist() == pytest.approx([0.3, 0.1, 0.7])
     assert entity_p.tolist() == pytest.approx([0.6, 0.2, 0.9])
-    assert entity_decisions(probs, 0.5, threshold=0.5)[3].tolist() == [False, False, True]
+    floor = entity_decisions(probs, 0.5, min_label_probability=0.5)[3]
+    assert floor.tolist() == [False, False, True]
 
 
 def _part_trained(tiny_bert):
@@ -268,11 +271,11 @@ def _part_trained(tiny_bert):
 
 @pytest.mark.issue(16)
 def test_entity_threshold_scores_agree_with_spaCys_scorer(tiny_bert):
-    from spacy_spanbert.ner.thresholds import entity_threshold_scores
+    from spacy_spanbert.span_pipe.thresholds import threshold_scores
 
     nlp, examples = _part_trained(tiny_bert)
     ner = nlp.get_pipe("spanbert_ner")
-    results = entity_threshold_scores(nlp, "spanbert_ner", examples, [0.1, 0.3, 0.5, 0.7])
+    results = threshold_scores(nlp, "spanbert_ner", examples, [0.1, 0.3, 0.5, 0.7])
     assert len({round(r.f, 6) for r in results}) > 1  # the threshold matters here
     for result in results:
         ner.cfg["entity_threshold"] = result.threshold
@@ -301,11 +304,10 @@ def test_thresholds_command_tunes_spanbert_ner(tiny_bert, tmp_path):
 @pytest.mark.issue(16)
 def test_benchmark_chooses_the_entity_threshold_with_the_best_dev_f(tiny_bert):
     from benchmarks.systems.spacy_pipeline import choose_entity_threshold
-    from spacy_spanbert.ner.thresholds import entity_threshold_scores
-    from spacy_spanbert.pipeline.threshold_scores import threshold_grid
+    from spacy_spanbert.span_pipe.thresholds import threshold_grid, threshold_scores
 
     nlp, examples = _part_trained(tiny_bert)
-    results = entity_threshold_scores(nlp, "spanbert_ner", examples, threshold_grid(19))
+    results = threshold_scores(nlp, "spanbert_ner", examples, threshold_grid(19))
     best_f = max(result.f for result in results)
     assert min(result.f for result in results) < best_f  # the choice matters here
     chosen = choose_entity_threshold(nlp, [eg.reference for eg in examples])

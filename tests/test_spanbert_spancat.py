@@ -178,7 +178,7 @@ def test_learns_nested_spans_and_rare_labels(tiny_bert):
 def test_one_label_per_span_with_a_softmax_scorer(tiny_bert):
     nlp = _pipeline(tiny_bert, model={"scorer": {"@layers": "Softmax.v2"}}, allow_overlap=False)
     component = nlp.get_pipe("spanbert_spancat")
-    assert component.single_label and component.cfg["max_positive"] == 1
+    assert component.has_none_column and component.cfg["max_positive"] == 1
     _fit(nlp, max_epochs=100)
     for doc in nlp.pipe([text for text, _ in NESTED_DATA]):
         spans = sorted((s.start, s.end) for s in doc.spans["sc"])
@@ -274,7 +274,7 @@ def test_encoder_learns_at_its_scaled_rate(tiny_bert):
 def test_threshold_scores_agree_with_spaCys_scorer(tiny_bert, scorer, allow_overlap):
     """At every threshold, P/R/F from one scoring pass equal nlp.evaluate's with the
     component set to that threshold: the command scores what the pipeline writes."""
-    from spacy_spanbert.spancat.thresholds import threshold_scores
+    from spacy_spanbert.span_pipe.thresholds import threshold_scores
 
     nlp = _pipeline(tiny_bert, model={"scorer": {"@layers": scorer}}, allow_overlap=allow_overlap)
     # Part-trained: some right, some wrong, some missed; one label per span is trained

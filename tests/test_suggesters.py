@@ -3,7 +3,7 @@ import pytest
 import spacy
 from spacy.tokens import Doc
 
-from spacy_spanbert.pipeline.suggesters import build_sentence_ngram_suggester
+from spacy_spanbert.span_pipe.suggesters import build_sentence_ngram_suggester
 
 
 def test_all_ngrams_without_sentences():

@@ -28,8 +28,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from spacy_spanbert.ner import SpanBertNER
-from spacy_spanbert.ner.thresholds import entity_threshold_scores
-from spacy_spanbert.pipeline.threshold_scores import threshold_grid
+from spacy_spanbert.span_pipe.thresholds import threshold_grid, threshold_scores
 
 from ..memory import memory_by_epoch
 from ..profiling import group_shares, seconds_by_module
@@ -180,7 +179,7 @@ def choose_entity_threshold(nlp: Language, dev: Sequence[Doc]) -> float:
     The docs are annotated as they are scored: gold words, and gold sentence starts
     where the docs have them."""
     examples = [Example(unannotated_copy(gold), gold) for gold in dev]
-    results = entity_threshold_scores(nlp, "spanbert_ner", examples, threshold_grid(19))
+    results = threshold_scores(nlp, "spanbert_ner", examples, threshold_grid(19))
     best = max(results, key=lambda result: result.f)
     ner = nlp.get_pipe("spanbert_ner")
     assert isinstance(ner, SpanBertNER)

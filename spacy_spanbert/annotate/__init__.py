@@ -2,6 +2,5 @@
 
 from .annotator import annotate_records
 from .local_engine import annotate_local
-from .records import InputRecord, read_input_files, read_records
 
-__all__ = ["InputRecord", "read_input_files", "read_records", "annotate_records", "annotate_local"]
+__all__ = ["annotate_records", "annotate_local"]

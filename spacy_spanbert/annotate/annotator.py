@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from spacy.language import Language
 from spacy.tokens import Doc, SpanGroup
 
-from .records import InputRecord
+from ..input_records import InputRecord
 
 
 def annotate_records(

@@ -8,8 +8,8 @@ from spacy.language import Language
 from spacy.util import minibatch
 from tqdm import tqdm
 
+from ..input_records import InputRecord
 from .annotator import annotate_records
-from .records import InputRecord
 
 
 def annotate_local(

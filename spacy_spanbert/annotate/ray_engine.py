@@ -14,8 +14,9 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 import numpy
 
+from ..input_records import input_format, parse_line, read_input_files, read_lines
 from .annotator import annotate_records
-from .records import OUTPUT_SUFFIX, input_format, parse_line, read_input_files, read_lines
+from .output import OUTPUT_SUFFIX
 
 try:
     import ray

@@ -1,3 +1,6 @@
+"""Corpora to spaCy Docs: CoNLL-style IOB files and nested-span JSON lines, their counts,
+document layouts, splits and span widths, and the document-chunk augmenter."""
+
 from .counts import CorpusCounts
 from .documents import LAYOUTS, as_documents, layout_docs
 from .errors import CorpusFormatError

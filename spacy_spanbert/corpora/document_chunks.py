@@ -27,7 +27,7 @@ from spacy.tokens import Doc, Span
 from spacy.training import Example
 from spacy.util import registry
 
-from ..encoder.sentence_context import CENTRE_GROUP, centre_bounds
+from ..doc_centre import CENTRE_GROUP, centre_bounds
 
 Augmenter = Callable[[Language, Example], Iterator[Example]]
 

@@ -2,6 +2,7 @@
 weights are loaded, saved, run and trained."""
 
 from .component import SpanBertTransformer, make_spanbert
+from .default_config import ENCODER_ARCHITECTURE, TOK2VEC_ARCHITECTURE, default_encoder_config
 from .fork_safety import register_fork_handler
 from .learning_rate import (
     DEFAULT_ENCODER_LR_SCALE,
@@ -11,7 +12,7 @@ from .learning_rate import (
     validate_encoder_lr_scale,
 )
 from .loading import EncoderLoadError, UnsupportedEncoderError, load_encoder
-from .model import ENCODER_ARCHITECTURE, TOK2VEC_ARCHITECTURE, SpanBertTransformerModel
+from .model import SpanBertTransformerModel
 
 __all__ = [
     "DEFAULT_ENCODER_LR_SCALE",
@@ -22,6 +23,7 @@ __all__ = [
     "SpanBertTransformer",
     "SpanBertTransformerModel",
     "UnsupportedEncoderError",
+    "default_encoder_config",
     "load_encoder",
     "make_spanbert",
     "finish_update_scaled",

@@ -5,20 +5,20 @@ forward pass, as with spacy-transformers' own `transformer` component.
 """
 
 from collections.abc import Iterable
-from pathlib import Path
-from typing import Callable, Dict, List, Optional, Union
+from typing import Callable, Dict, List, Optional
 
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.vocab import Vocab
+from spacy_transformers import Transformer
 from spacy_transformers.data_classes import FullTransformerBatch
-from spacy_transformers.pipeline_component import DOC_EXT_ATTR, Transformer
 from thinc.api import Config, Model, Optimizer
 
-from ..pipeline.files import component_from_disk
+from ..compat import DOC_EXT_ATTR
+from ..pipe_files import NamedFileLoading
+from .default_config import default_encoder_config
 from .learning_rate import DEFAULT_ENCODER_LR_SCALE, scaled, validate_encoder_lr_scale
-from .model import ENCODER_ARCHITECTURE
 
 DEFAULT_CONFIG_STR = f"""
 [spanbert]
@@ -27,20 +27,7 @@ encoder_lr_scale = {DEFAULT_ENCODER_LR_SCALE}
 
 [spanbert.set_extra_annotations]
 @annotation_setters = "spacy-transformers.null_annotation_setter.v1"
-
-[spanbert.model]
-@architectures = "{ENCODER_ARCHITECTURE}"
-name = "SpanBERT/spanbert-base-cased"
-tokenizer_config = {{"use_fast": true}}
-transformer_config = {{}}
-mixed_precision = false
-grad_scaler_config = {{}}
-
-[spanbert.model.get_spans]
-@span_getters = "spacy-transformers.strided_spans.v1"
-window = 128
-stride = 96
-"""
+{default_encoder_config("spanbert.model", inline=False)}"""
 DEFAULT_CONFIG = Config().from_str(DEFAULT_CONFIG_STR)["spanbert"]
 
 
@@ -68,7 +55,7 @@ def make_spanbert(
     )
 
 
-class SpanBertTransformer(Transformer):
+class SpanBertTransformer(NamedFileLoading, Transformer):
     """spacy-transformers' Transformer, stepping its encoder at `encoder_lr_scale`
     times the optimizer's rate."""
 
@@ -101,10 +88,3 @@ class SpanBertTransformer(Transformer):
 
     def finish_update(self, sgd: Optimizer) -> None:
         self.model.finish_update(scaled(sgd, self.encoder_lr_scale))
-
-    def from_disk(
-        self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()
-    ) -> "SpanBertTransformer":
-        """Load the component; a missing or damaged file is named in the error."""
-        component_from_disk(self, path, exclude)
-        return self

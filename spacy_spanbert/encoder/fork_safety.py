@@ -14,6 +14,10 @@ not survive a fork:
   TOKENIZERS_PARALLELISM is set. Here it is set for the instant of the fork (so the
   handler stays quiet) and restored in the parent; the child is told "false", so it
   tokenizes on one thread, as the handler would have made it.
+
+The handler is registered when the first encoder is built, not when the package is
+imported: spaCy imports every installed plugin's entry points, and a process that
+never runs the encoder should not get it.
 """
 
 import os
@@ -25,6 +29,7 @@ TOKENIZERS_PARALLELISM = "TOKENIZERS_PARALLELISM"
 
 # The parent's TOKENIZERS_PARALLELISM before the fork in progress; None if unset.
 _parent_setting: Optional[str] = None
+_registered = False
 
 
 def _before_fork() -> None:
@@ -47,7 +52,11 @@ def _after_fork_in_child() -> None:
 
 def register_fork_handler() -> None:
     """Give every process forked from this one a single torch thread and a
-    single-threaded tokenizer, without tokenizers' fork warning."""
+    single-threaded tokenizer, without tokenizers' fork warning; once per process."""
+    global _registered
+    if _registered:
+        return
+    _registered = True
     os.register_at_fork(
         before=_before_fork,
         after_in_parent=_after_fork_in_parent,

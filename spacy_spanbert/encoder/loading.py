@@ -12,10 +12,11 @@ from typing import Any, Dict, Union
 
 import torch
 from safetensors import safe_open
-from spacy_transformers.data_classes import HFObjects
 from thinc.api import get_torch_default_device
 from transformers import BertConfig, BertModel, BertTokenizer, BertTokenizerFast, PretrainedConfig
 from transformers.utils import cached_file
+
+from ..compat import HFObjects
 
 SUPPORTED_MODEL_TYPES = ("bert",)
 WEIGHTS_FILES = ("model.safetensors", "pytorch_model.bin")

@@ -15,26 +15,26 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from spacy.tokens import Doc, Span
 from spacy.util import SimpleFrozenDict
 from spacy.vocab import Vocab
-from spacy_transformers.align import get_alignment, get_alignment_via_offset_mapping
-from spacy_transformers.data_classes import FullTransformerBatch, HFObjects, WordpieceBatch
+from spacy_transformers.data_classes import FullTransformerBatch, WordpieceBatch
 from spacy_transformers.layers import TransformerModel, split_trf_batch
-from spacy_transformers.layers.transformer_model import (
-    huggingface_tokenize,
-    set_pytorch_transformer,
-)
-from spacy_transformers.truncate import truncate_oversize_splits
 from thinc.api import ArgsKwargs, Model, PyTorchShim, chain, xp2torch
 from transformers.utils import ModelOutput
 
+from ..compat import (
+    HFObjects,
+    build_transformer_model,
+    get_alignment,
+    get_alignment_via_offset_mapping,
+    huggingface_tokenize,
+    truncate_oversize_splits,
+)
+from .default_config import ENCODER_ARCHITECTURE, TOK2VEC_ARCHITECTURE
+from .fork_safety import register_fork_handler
 from .loading import load_encoder
 from .sentence_context import SentenceContextSpans, keep_centre_windows
 from .shim import EncoderShim
 from .window_chunks import CHUNK_WINDOWS, window_chunked_forward
 from .wordpiece_budget import wordpiece_budgets
-
-# The registered names of the encoder and of its inline (tok2vec) form.
-ENCODER_ARCHITECTURE = "spacy_spanbert.SpanBertEncoder.v1"
-TOK2VEC_ARCHITECTURE = "spacy_spanbert.SpanBertTok2Vec.v1"
 
 SpanGetter = Callable[[List[Doc]], List[List[Span]]]
 
@@ -59,6 +59,7 @@ class SpanBertTransformerModel(TransformerModel):
         chunk_windows: int = CHUNK_WINDOWS,
     ) -> None:
         _refuse_remote_code(tokenizer_config, transformer_config)
+        register_fork_handler()
         if chunk_windows < 1:
             raise ValueError(f"chunk_windows must be at least 1, got {chunk_windows}.")
         self.settings: Dict[str, Any] = {
@@ -86,19 +87,14 @@ class SpanBertTransformerModel(TransformerModel):
         )
         # TransformerModel.__init__ would build spacy-transformers' own wrapper and
         # shim; this is the same layout and attrs with ours.
-        Model.__init__(
+        build_transformer_model(
             self,
-            "transformer",
             encoder_forward,
-            init=init_encoder,
-            layers=[wrapper],
-            dims={"nO": None},
-            attrs={
+            init_encoder,
+            wrapper,
+            {
                 "get_spans": get_spans,
                 "name": name,
-                "set_transformer": set_pytorch_transformer,
-                "has_transformer": False,
-                "flush_cache_chance": 0.0,
                 "replace_listener": replace_listener,
                 "replace_listener_cfg": replace_listener_cfg,
             },

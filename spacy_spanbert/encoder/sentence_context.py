@@ -33,13 +33,11 @@ import numpy
 from numpy.typing import NDArray
 from spacy.tokens import Doc, Span
 from spacy_transformers.data_classes import FullTransformerBatch
-from spacy_transformers.span_getters import get_strided_spans
 from thinc.types import Ints1d, Ragged
 
+from ..compat import get_strided_spans
+from ..doc_centre import centre_bounds
 from .wordpiece_budget import WordpieceBudget
-
-# The span group of a predicted doc that holds its centre, when the rest is context.
-CENTRE_GROUP = "sentence_context_centre"
 
 
 @dataclass
@@ -129,19 +127,6 @@ def widest_side(budget: WordpieceBudget, first: int, last: int, side: int, n_tok
     starts = numpy.maximum(0, first - sides)
     ends = numpy.minimum(n_tokens, last + sides)
     return int(sides[budget.count(starts, ends) <= budget.limit].max())
-
-
-def centre_bounds(doc: Doc) -> Tuple[int, int]:
-    """[start, end) of the doc's tokens read as centre: the `CENTRE_GROUP` span, or all."""
-    group = doc.spans[CENTRE_GROUP] if CENTRE_GROUP in doc.spans else []
-    if not group:
-        return 0, len(doc)
-    if len(group) != 1 or not len(group[0]):
-        raise ValueError(
-            f"doc.spans[{CENTRE_GROUP!r}] must hold one non-empty span, the tokens read as "
-            f"centre; it holds {[(s.start, s.end) for s in group]}."
-        )
-    return group[0].start, group[0].end
 
 
 def most_central(bounds: List[Tuple[int, int]], start: int, end: int) -> NDArray[numpy.int64]:

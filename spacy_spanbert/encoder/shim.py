@@ -24,13 +24,20 @@ import srsly
 import torch
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
-from spacy.util import SimpleFrozenDict
-from spacy_transformers.data_classes import HFObjects
-from spacy_transformers.layers.hf_shim import HFShim
-from spacy_transformers.util import make_tempdir
+from spacy.util import SimpleFrozenDict, make_tempdir
 from thinc.api import Optimizer, get_torch_default_device, torch2xp, xp2torch
 from thinc.types import FloatsXd
 from transformers import BertConfig, BertModel, BertTokenizer, BertTokenizerFast
+
+from ..compat import (
+    HFObjects,
+    HFShim,
+    hf_init_configs,
+    set_shim_hf_objects,
+    shim_grad_scaler,
+    shim_hf_objects,
+    shim_torch_model,
+)
 
 WEIGHTS_FORMAT = "safetensors"
 
@@ -40,10 +47,11 @@ class EncoderShim(HFShim):
         """thinc's update step (skipped where mixed precision found an overflow). The
         optimizer steps the parameter's own memory in place (numpy or cupy, through a
         view), so the parameter is only given a new tensor when it returns new memory."""
-        for name, parameter in self._model.named_parameters():
+        grad_scaler = shim_grad_scaler(self)
+        for name, parameter in shim_torch_model(self).named_parameters():
             if parameter.grad is None:
                 continue
-            if not self._grad_scaler.found_inf:
+            if not grad_scaler.found_inf:
                 weights, _ = optimizer(
                     (self.id, name),
                     cast(FloatsXd, torch2xp(parameter.data)),
@@ -53,16 +61,17 @@ class EncoderShim(HFShim):
                 if updated.data_ptr() != parameter.data.data_ptr():
                     parameter.data = updated
             parameter.grad.zero_()
-        self._grad_scaler.update()
+        grad_scaler.update()
 
     def to_bytes(self) -> bytes:
-        hf_model = self._hfmodel
+        hf_model = shim_hf_objects(self)
         if hf_model.transformer is None:
+            tokenizer_config, transformer_config = hf_init_configs(hf_model)
             return srsly.msgpack_dumps(
                 {
                     "config": {},
-                    "_init_tokenizer_config": hf_model._init_tokenizer_config,
-                    "_init_transformer_config": hf_model._init_transformer_config,
+                    "_init_tokenizer_config": tokenizer_config,
+                    "_init_transformer_config": transformer_config,
                 }
             )
         tokenizer = hf_model.tokenizer
@@ -74,7 +83,7 @@ class EncoderShim(HFShim):
                     files[path.name] = path.read_bytes()
         if hf_model.vocab_file_contents is not None:
             files["vocab.txt"] = hf_model.vocab_file_contents
-        state = {name: t.contiguous() for name, t in self._model.state_dict().items()}
+        state = {name: t.contiguous() for name, t in hf_model.transformer.state_dict().items()}
         return srsly.msgpack_dumps(
             {
                 "config": hf_model.transformer.config.to_dict(),
@@ -88,12 +97,15 @@ class EncoderShim(HFShim):
     def from_bytes(self, bytes_data: bytes) -> "EncoderShim":
         msg = srsly.msgpack_loads(bytes_data)
         if not msg["config"]:
-            self._hfmodel = HFObjects(
-                None,
-                None,
-                None,
-                msg["_init_tokenizer_config"],
-                msg["_init_transformer_config"],
+            set_shim_hf_objects(
+                self,
+                HFObjects(
+                    None,
+                    None,
+                    None,
+                    msg["_init_tokenizer_config"],
+                    msg["_init_transformer_config"],
+                ),
             )
             return self
         if msg.get("weights_format") != WEIGHTS_FORMAT:
@@ -108,14 +120,16 @@ class EncoderShim(HFShim):
         with torch.device(get_torch_default_device()):
             transformer = BertModel(config)
         transformer.load_state_dict(load_safetensors(msg["state"]))
-        self._hfmodel = HFObjects(
-            tokenizer,
-            transformer,
-            msg["tokenizer"].get("vocab.txt"),
-            SimpleFrozenDict(),
-            SimpleFrozenDict(),
+        set_shim_hf_objects(
+            self,
+            HFObjects(
+                tokenizer,
+                transformer,
+                msg["tokenizer"].get("vocab.txt"),
+                SimpleFrozenDict(),
+                SimpleFrozenDict(),
+            ),
         )
-        self._model = transformer
         return self
 
 

@@ -21,8 +21,8 @@ import numpy
 import torch
 from spacy_transformers.data_classes import WordpieceBatch
 from thinc.api import ArgsKwargs, Model
-from thinc.layers.pytorchwrapper import forward as pytorch_forward
 
+from ..compat import pytorch_wrapper_forward
 from ..layers.prediction_only import no_backprop
 
 CHUNK_WINDOWS = 16
@@ -38,7 +38,7 @@ def window_chunked_forward(
     chunks = [order[i : i + size] for i in range(0, len(order), size)]
     if is_train:
         return _train_in_chunks(model, wordpieces, chunks, order)
-    outputs = [pytorch_forward(model, _rows(wordpieces, rows), False)[0] for rows in chunks]
+    outputs = [pytorch_wrapper_forward(model, _rows(wordpieces, rows), False)[0] for rows in chunks]
     return _merged(outputs, wordpieces.input_ids.shape[1], order), no_backprop("The encoder")
 
 

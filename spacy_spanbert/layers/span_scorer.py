@@ -13,9 +13,9 @@ computes what the chain computes on the features, forward and backward.
 from typing import Callable, Tuple, cast
 
 from thinc.api import Dropout, LayerNorm, Model, Relu, Softmax_v2, chain
-from thinc.layers.chain import init as chain_init
 from thinc.types import Floats1d, Floats2d, Ints2d
 
+from ..compat import chain_init
 from .prediction_only import no_backprop
 from .span_boundary import project_span_boundaries
 from .span_rows import TokensAndSpans

@@ -1,9 +1,8 @@
 """`spanbert_ner`: named entities from scored candidate spans, written to `doc.ents`."""
 
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple, Union, cast
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 import numpy
 from spacy import Errors
@@ -11,22 +10,19 @@ from spacy.attrs import ENT_IOB
 from spacy.language import Language
 from spacy.pipeline.trainable_pipe import TrainablePipe
 from spacy.scorer import get_ner_prf
-from spacy.tokens import Doc, Span, SpanGroup, Token
-from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.tokens import Doc, Span, Token
+from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate, to_numpy
-from thinc.types import Floats1d, Floats2d, Ragged
+from thinc.types import Floats2d, Ragged
 
-from ..encoder import (
-    DEFAULT_ENCODER_LR_SCALE,
-    TOK2VEC_ARCHITECTURE,
-    finish_update_scaled,
-    validate_encoder_lr_scale,
-)
-from ..pipeline import build_sentence_ngram_suggester, component_from_disk
-from ..pipeline.priors import column_log_priors
-from .decoding import entity_decisions, greedy_non_overlapping
-from .targets import LabelStatistics, candidate_targets, label_statistics
+from ..encoder import DEFAULT_ENCODER_LR_SCALE, default_encoder_config, validate_encoder_lr_scale
+from ..legacy import ner_min_label_probability, upgrade_ner_cfg
+from ..span_pipe import KeptSpans, Predictions, SpanPipe, build_sentence_ngram_suggester
+from ..span_pipe.decisions import doc_of_rows, non_overlapping_rows
+from ..span_pipe.statistics import SpanStatistics
+from .decoding import entity_decisions
+from .targets import candidate_targets
 
 DEFAULT_MODEL_CONFIG = f"""
 [model]
@@ -36,24 +32,7 @@ width_embedding_size = 32
 with_head = false
 hidden_size = 150
 dropout = 0.1
-
-[model.tok2vec]
-@architectures = "{TOK2VEC_ARCHITECTURE}"
-name = "SpanBERT/spanbert-base-cased"
-tokenizer_config = {{"use_fast": true}}
-transformer_config = {{}}
-mixed_precision = false
-grad_scaler_config = {{}}
-grad_factor = 1.0
-
-[model.tok2vec.get_spans]
-@span_getters = "spacy-transformers.strided_spans.v1"
-window = 128
-stride = 96
-
-[model.tok2vec.pooling]
-@layers = "reduce_mean.v1"
-"""
+{default_encoder_config("model.tok2vec", inline=True)}"""
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 # Token.ent_iob codes: 0 missing, 1 "I", 2 "O", 3 "B".
 IOB_INSIDE = Token.iob_strings().index("I")
@@ -65,8 +44,8 @@ IOB_BEGIN = Token.iob_strings().index("B")
     assigns=["doc.ents", "token.ent_iob", "token.ent_type", "doc.spans"],
     default_config={
         "model": DEFAULT_MODEL,
-        "threshold": 0.0,
         "entity_threshold": 0.5,
+        "min_label_probability": 0.0,
         "negative_weight": 1.0,
         "scores_key": "spanbert_ner",
         "encoder_lr_scale": DEFAULT_ENCODER_LR_SCALE,
@@ -83,19 +62,21 @@ def make_spanbert_ner(
     nlp: Language,
     name: str,
     model: Model[Tuple[List[Doc], Ragged], Floats2d],
-    threshold: float,
     entity_threshold: float,
+    min_label_probability: float,
     negative_weight: float,
     scores_key: str,
     encoder_lr_scale: float,
     scorer: Optional[Callable],
+    threshold: Optional[float] = None,
 ) -> "SpanBertNER":
     """Span-based NER: score every span of up to `max_span_width` tokens, keep the best.
 
-    threshold (float): Least probability of a predicted entity's label.
     entity_threshold (float): Least entity probability (1 - p(no entity)) for a
         candidate to be an entity; choose it on dev with `python -m spacy_spanbert
         thresholds`.
+    min_label_probability (float): Least probability of an entity's best label; a
+        candidate whose entity probability is split over labels below it is dropped.
     negative_weight (float): Weight in the loss of candidates that are no entity.
         Where entities are rare among candidates (WNUT-17: 0.45%), values below 1
         keep the model from settling on "no entity" everywhere, at the cost of
@@ -105,13 +86,15 @@ def make_spanbert_ner(
     encoder_lr_scale (float): An inline encoder's learning rate as a multiple of the
         optimizer's, which the span head gets (see `spacy_spanbert.encoder.learning_rate`).
         A listener's encoder follows its own component's setting.
+    threshold (Optional[float]): The name of min_label_probability in pipelines saved
+        by spacy-spanbert 0.1, which still load; leave it null.
     """
     return SpanBertNER(
         nlp.vocab,
         model,
         name,
-        threshold=threshold,
         entity_threshold=entity_threshold,
+        min_label_probability=ner_min_label_probability(min_label_probability, threshold),
         negative_weight=negative_weight,
         scores_key=scores_key,
         encoder_lr_scale=encoder_lr_scale,
@@ -119,12 +102,14 @@ def make_spanbert_ner(
     )
 
 
-class SpanBertNER(TrainablePipe):
+class SpanBertNER(SpanPipe, TrainablePipe):
     """Named entities from span boundary representations (SpanBERT, Lee et al. 2017).
 
     Entities already on the doc are kept, as spaCy's `ner` keeps them: predictions
     that overlap them are dropped, and tokens left without an entity are set to O.
     """
+
+    threshold_setting = "entity_threshold"
 
     def __init__(
         self,
@@ -132,8 +117,8 @@ class SpanBertNER(TrainablePipe):
         model: Model[Tuple[List[Doc], Ragged], Floats2d],
         name: str = "spanbert_ner",
         *,
-        threshold: float = 0.0,
         entity_threshold: float = 0.5,
+        min_label_probability: float = 0.0,
         negative_weight: float = 1.0,
         scores_key: str = "spanbert_ner",
         encoder_lr_scale: float = DEFAULT_ENCODER_LR_SCALE,
@@ -154,28 +139,25 @@ class SpanBertNER(TrainablePipe):
             )
         if not negative_weight > 0:
             raise ValueError(f"'{name}': negative_weight must be positive, got {negative_weight}.")
-        if not 0.0 <= entity_threshold <= 1.0:
-            raise ValueError(
-                f"'{name}': entity_threshold must be in [0, 1], got {entity_threshold}."
-            )
+        for setting, value in (
+            ("entity_threshold", entity_threshold),
+            ("min_label_probability", min_label_probability),
+        ):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"'{name}': {setting} must be in [0, 1], got {value}.")
         self.vocab = vocab
         self.model = model
         self.name = name
         self.scorer = scorer
         self.cfg: Dict = {
             "labels": [],
-            "threshold": threshold,
             "entity_threshold": entity_threshold,
+            "min_label_probability": min_label_probability,
             "negative_weight": negative_weight,
             "scores_key": scores_key,
             "encoder_lr_scale": validate_encoder_lr_scale(encoder_lr_scale, name),
         }
         self.suggester = build_sentence_ngram_suggester(1, self.max_span_width)
-
-    @property
-    def max_span_width(self) -> int:
-        """The longest candidate span, in tokens."""
-        return int(self.model.attrs["max_span_width"])
 
     @property
     def labels(self) -> Tuple[str, ...]:
@@ -186,6 +168,15 @@ class SpanBertNER(TrainablePipe):
     def label_data(self) -> List[str]:
         """The labels, as `spacy init labels` saves them."""
         return list(self.labels)
+
+    @property
+    def has_none_column(self) -> bool:
+        """The output is a softmax over the labels and "no entity"."""
+        return True
+
+    def gold_spans(self, doc: Doc) -> Iterable[Span]:
+        """The entities of a reference doc."""
+        return doc.ents
 
     def add_label(self, label: str) -> int:
         """Add an entity label; only before the output layer is sized at initialize.
@@ -206,7 +197,7 @@ class SpanBertNER(TrainablePipe):
         self.vocab.strings.add(label)
         return 1
 
-    def predict(self, docs: Iterable[Doc]) -> Tuple[Ragged, Floats2d]:
+    def predict(self, docs: Iterable[Doc]) -> Predictions:
         """Score every candidate span of the docs, without modifying them.
 
         docs (Iterable[Doc]): The docs to predict.
@@ -219,36 +210,35 @@ class SpanBertNER(TrainablePipe):
             return candidates, self.model.ops.alloc2f(0, len(self.labels) + 1)
         return candidates, self.model.predict((docs, candidates))
 
-    def set_annotations(
-        self, docs: Iterable[Doc], candidates_probs: Tuple[Ragged, Floats2d]
-    ) -> None:
-        """Write the best non-overlapping entities to `doc.ents`, and them with their
-        probabilities to `doc.spans[scores_key]`.
+    def kept_spans(
+        self, docs: Sequence[Doc], predictions: Predictions, threshold: Optional[float] = None
+    ) -> KeptSpans:
+        """The best non-overlapping candidates that are entities, per doc, leaving
+        the tokens of entities already on the doc alone.
 
-        docs (Iterable[Doc]): The docs to modify.
-        candidates_probs (Tuple[Ragged, Floats2d]): What `predict` returned for them.
+        docs (Sequence[Doc]): The docs, as `predict` saw them.
+        predictions (Tuple[Ragged, Floats2d]): What `predict` returned for them.
+        threshold (Optional[float]): The entity threshold, instead of the component's.
+        RETURNS (KeptSpans): The entities, each with its best label's probability.
         """
-        candidates, probs = candidates_probs
+        candidates, probs = predictions
         spans = to_numpy(candidates.dataXd)
-        lengths = to_numpy(candidates.lengths)
+        doc_of_row = doc_of_rows(to_numpy(candidates.lengths))
+        entity_threshold = self.cfg["entity_threshold"] if threshold is None else threshold
         best, best_p, entity_p, keep = entity_decisions(
-            to_numpy(probs), self.cfg["entity_threshold"], self.cfg["threshold"]
+            to_numpy(probs), entity_threshold, self.cfg["min_label_probability"]
         )
-        offset = 0
-        for doc, n_candidates in zip(docs, lengths):
-            rows = offset + numpy.flatnonzero(keep[offset : offset + n_candidates])
-            offset += n_candidates
-            iob = doc.to_array(ENT_IOB)
-            preset = (iob == IOB_BEGIN) | (iob == IOB_INSIDE)  # entities set before
-            kept = rows[greedy_non_overlapping(spans[rows], entity_p[rows], preset)]
-            ents = [
-                Span(doc, int(start), int(end), label=self.labels[best[row]])
-                for row, (start, end) in zip(kept, spans[kept])
-            ]
-            doc.set_ents(list(doc.ents) + ents, default="outside")
-            group = SpanGroup(doc, name=self.cfg["scores_key"], spans=ents)
-            group.attrs["scores"] = best_p[kept].astype("float32")
-            doc.spans[self.cfg["scores_key"]] = group
+        preset = [preset_entity_tokens(doc) for doc in docs]
+        rows = non_overlapping_rows(numpy.flatnonzero(keep), doc_of_row, spans, entity_p, preset)
+        return KeptSpans.of_rows(rows, doc_of_row, spans, best[rows], best_p[rows])
+
+    def write_spans(self, docs: Sequence[Doc], kept: KeptSpans) -> None:
+        """Add the entities to `doc.ents`, and them with their probabilities to
+        `doc.spans[scores_key]`."""
+        key = self.cfg["scores_key"]
+        for doc, group in zip(docs, kept.span_groups(docs, self.labels, key)):
+            doc.set_ents(list(doc.ents) + list(group), default="outside")
+            doc.spans[key] = group
 
     def update(
         self,
@@ -285,16 +275,8 @@ class SpanBertNER(TrainablePipe):
         losses[self.name] += loss
         return losses
 
-    def finish_update(self, sgd: Optimizer) -> None:
-        """Update the span head at the optimizer's rate and an inline encoder at
-        `encoder_lr_scale` times it.
-
-        sgd (Optimizer): The optimizer.
-        """
-        finish_update_scaled(self.model, sgd, self.cfg["encoder_lr_scale"])
-
     def get_loss(
-        self, examples: Iterable[Example], candidates_probs: Tuple[Ragged, Floats2d]
+        self, examples: Iterable[Example], candidates_probs: Predictions
     ) -> Tuple[float, Floats2d]:
         """Weighted mean cross-entropy over the candidates, and its gradient for the
         softmax.
@@ -327,50 +309,20 @@ class SpanBertNER(TrainablePipe):
     def from_disk(
         self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()
     ) -> "SpanBertNER":
-        """Load the component; a missing or damaged file is named in the error.
+        """Load the component; a missing or damaged file is named in the error, and
+        settings saved under their 0.1 names are read under today's.
 
         path (Union[str, Path]): The component's directory.
         exclude (Iterable[str]): Fields not to load.
         RETURNS (SpanBertNER): The component.
         """
-        component_from_disk(self, path, exclude)
+        super().from_disk(path, exclude=exclude)
+        upgrade_ner_cfg(self.cfg)
         return self
 
-    def initialize(
-        self,
-        get_examples: Callable[[], Iterable[Example]],
-        *,
-        nlp: Optional[Language] = None,
-        labels: Optional[List[str]] = None,
-    ) -> None:
-        """Take the labels, size the model and start its output at the class prior of
-        the training candidates.
-
-        get_examples (Callable[[], Iterable[Example]]): The training examples.
-        nlp (Optional[Language]): The pipeline; not used.
-        labels (Optional[List[str]]): The labels; taken from the examples' entities
-            when not given.
-        """
-        validate_get_examples(get_examples, "SpanBertNER.initialize")
-        for label in labels or []:
-            self.add_label(label)
-        stats = label_statistics(get_examples(), self.suggester, self.max_span_width)
-        if labels is None:
-            for label in stats.label_counts:
-                self.add_label(label)
-        self._check_labels(stats)
-        docs = [eg.predicted for eg in stats.sample if len(eg.predicted)]
-        if not docs:
-            docs = [Doc(self.vocab, words=["initialize"])]
-        candidates = self.suggester(docs, ops=self.model.ops)
-        Y = self.model.ops.alloc2f(candidates.dataXd.shape[0], len(self.labels) + 1)
-        self.model.initialize(X=(docs, candidates), Y=Y)
-        self._start_at_class_prior(stats)
-
-    def _check_labels(self, stats: LabelStatistics) -> None:
-        """Stop on training data this component can't learn from; warn on entities it
-        can't predict."""
-        if not stats.n_entities and stats.has_span_groups:
+    def check_labels(self, stats: SpanStatistics) -> None:
+        """Stop on training data this component can't learn from."""
+        if not stats.n_gold and stats.has_span_groups:
             raise ValueError(
                 f"'{self.name}' learns doc.ents, which never overlap, but the training "
                 "examples have none: their gold spans are in doc.spans, where spans may "
@@ -384,19 +336,9 @@ class SpanBertNER(TrainablePipe):
                 "have no doc.ents and no labels were given. Pass labels through "
                 f"[initialize.components.{self.name}.labels] or train on data with entities."
             )
-        if stats.n_too_wide:
-            warnings.warn(
-                f"{stats.n_too_wide} of {stats.n_entities} gold entities are longer than "
-                f"max_span_width={self.max_span_width} tokens; '{self.name}' can't "
-                "predict them. Raise the model's max_span_width to cover them.",
-                stacklevel=2,
-            )
 
-    def _start_at_class_prior(self, stats: LabelStatistics) -> None:
-        """Set the output bias to the log class prior of the training candidates, so
-        the first predictions are the prior (see `column_log_priors`)."""
-        counts = numpy.asarray([stats.label_counts[label] for label in self.labels], dtype="int64")
-        priors = column_log_priors(counts, stats.n_candidates, self.cfg["negative_weight"])
-        self.model.get_ref("output").set_param(
-            "b", self.model.ops.asarray1f(cast(Floats1d, priors))
-        )
+
+def preset_entity_tokens(doc: Doc) -> numpy.ndarray:
+    """Per token: is it inside an entity set before this component ran?"""
+    iob = doc.to_array(ENT_IOB)
+    return (iob == IOB_BEGIN) | (iob == IOB_INSIDE)

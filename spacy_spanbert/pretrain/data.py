@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from spacy.tokens import Doc, DocBin
 from transformers.tokenization_utils_fast import PreTrainedTokenizerFast
 
-from ..annotate.records import read_records
+from ..input_records import read_records
 from .masking import mask_budget
 
 SPACY_SUFFIX = ".spacy"

@@ -16,31 +16,25 @@ scorer gives multi-label spans, a softmax scorer one label or none per span.
 """
 
 from collections.abc import Iterable
-from pathlib import Path
-from typing import Any, Callable, List, Optional, Tuple, Union, cast
+from typing import Any, Callable, List, Optional, Sequence, Tuple, cast
 
 import numpy
-from numpy.typing import NDArray
 from spacy.language import Language
 from spacy.pipeline.spancat import SpanCategorizer, Suggester, spancat_score
-from spacy.tokens import Doc, Span, SpanGroup
-from spacy.training import Example, validate_get_examples
+from spacy.tokens import Doc, Span
+from spacy.training import Example
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, Optimizer, to_numpy
-from thinc.types import Floats1d, Floats2d, Ragged
+from thinc.api import Config, Model, to_numpy
+from thinc.types import Floats2d, Ragged
 
-from ..encoder import (
-    DEFAULT_ENCODER_LR_SCALE,
-    TOK2VEC_ARCHITECTURE,
-    finish_update_scaled,
-    validate_encoder_lr_scale,
-)
+from ..encoder import DEFAULT_ENCODER_LR_SCALE, default_encoder_config, validate_encoder_lr_scale
 from ..layers.sigmoid_output import SIGMOID, SOFTMAX
-from ..ner.decoding import best_labels, greedy_non_overlapping
-from ..pipeline import component_from_disk
-from ..pipeline.priors import column_log_priors, label_logit_priors
-from .decoding import multilabel_keep
-from .targets import SpanStatistics, label_targets, span_statistics
+from ..span_pipe import KeptSpans, Predictions, SpanPipe, build_sentence_ngram_suggester
+from ..span_pipe.decisions import doc_of_rows, non_overlapping_rows
+from ..span_pipe.statistics import SpanStatistics
+from ..span_pipe.suggesters import check_suggester_width
+from .decoding import best_labels, multilabel_keep
+from .targets import label_targets
 
 DEFAULT_SPANS_KEY = "sc"
 DEFAULT_MODEL_CONFIG = f"""
@@ -53,24 +47,7 @@ with_head = false
 
 [model.scorer]
 @layers = "spacy_spanbert.LinearSigmoid.v1"
-
-[model.tok2vec]
-@architectures = "{TOK2VEC_ARCHITECTURE}"
-name = "SpanBERT/spanbert-base-cased"
-tokenizer_config = {{"use_fast": true}}
-transformer_config = {{}}
-mixed_precision = false
-grad_scaler_config = {{}}
-grad_factor = 1.0
-
-[model.tok2vec.get_spans]
-@span_getters = "spacy-transformers.strided_spans.v1"
-window = 128
-stride = 96
-
-[model.tok2vec.pooling]
-@layers = "reduce_mean.v1"
-"""
+{default_encoder_config("model.tok2vec", inline=True)}"""
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 
 
@@ -79,11 +56,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
     assigns=["doc.spans"],
     default_config={
         "model": DEFAULT_MODEL,
-        "suggester": {
-            "@misc": "spacy_spanbert.sentence_ngram_suggester.v1",
-            "min_size": 1,
-            "max_size": 8,
-        },
+        "suggester": None,
         "spans_key": DEFAULT_SPANS_KEY,
         "threshold": 0.5,
         "max_positive": None,
@@ -98,7 +71,7 @@ def make_spanbert_spancat(
     nlp: Language,
     name: str,
     model: Model[Tuple[List[Doc], Ragged], Floats2d],
-    suggester: Suggester,
+    suggester: Optional[Suggester],
     spans_key: str,
     threshold: float,
     max_positive: Optional[int],
@@ -109,6 +82,9 @@ def make_spanbert_spancat(
 ) -> "SpanBertSpanCategorizer":
     """Nested and overlapping spans from SpanBERT's boundary representation.
 
+    suggester (Optional[Suggester]): The candidate spans; null (the default) takes
+        every span of up to the model's max_span_width tokens within a sentence. A
+        suggester proposing wider spans than max_span_width is refused.
     spans_key (str): `doc.spans[spans_key]` holds the gold spans and the predictions.
     threshold (float): Least probability for a predicted label to be kept (choose it
         on dev: `python -m spacy_spanbert thresholds`).
@@ -134,7 +110,7 @@ def make_spanbert_spancat(
     )
 
 
-class SpanBertSpanCategorizer(SpanCategorizer):
+class SpanBertSpanCategorizer(SpanPipe, SpanCategorizer):
     """spaCy's SpanCategorizer, started at the label priors and trained with
     cross-entropy, its targets and annotations computed on whole arrays."""
 
@@ -142,7 +118,7 @@ class SpanBertSpanCategorizer(SpanCategorizer):
         self,
         vocab: Vocab,
         model: Model[Tuple[List[Doc], Ragged], Floats2d],
-        suggester: Suggester,
+        suggester: Optional[Suggester] = None,
         name: str = "spanbert_spancat",
         *,
         spans_key: str = DEFAULT_SPANS_KEY,
@@ -156,17 +132,23 @@ class SpanBertSpanCategorizer(SpanCategorizer):
         """Create the component; see `make_spanbert_spancat` for the settings.
 
         model (Model[Tuple[List[Doc], Ragged], Floats2d]): A span model that declares
-            its output activation (spacy_spanbert.SpanBoundaryCategorizer.v1).
+            its output activation and max_span_width
+            (spacy_spanbert.SpanBoundaryCategorizer.v1).
         """
         activation = model.attrs.get("activation")
-        if activation not in (SIGMOID, SOFTMAX):
+        if activation not in (SIGMOID, SOFTMAX) or "max_span_width" not in model.attrs:
             raise ValueError(
-                f"'{name}' needs a span model that declares its output activation, "
-                "such as spacy_spanbert.SpanBoundaryCategorizer.v1: the loss is "
-                "cross-entropy on the scorer's logits."
+                f"'{name}' needs a span model that declares its output activation and "
+                "max_span_width, such as spacy_spanbert.SpanBoundaryCategorizer.v1: the "
+                "loss is cross-entropy on the scorer's logits."
             )
         if not negative_weight > 0:
             raise ValueError(f"'{name}': negative_weight must be positive, got {negative_weight}.")
+        max_span_width = int(model.attrs["max_span_width"])
+        if suggester is None:
+            suggester = build_sentence_ngram_suggester(1, max_span_width)
+        else:
+            check_suggester_width(suggester, max_span_width, name)
         single_label = activation == SOFTMAX
         super().__init__(
             vocab,
@@ -184,56 +166,28 @@ class SpanBertSpanCategorizer(SpanCategorizer):
         self.cfg["encoder_lr_scale"] = validate_encoder_lr_scale(encoder_lr_scale, name)
 
     @property
-    def single_label(self) -> bool:
-        """One label or none per span (softmax), else any labels (sigmoid)."""
+    def has_none_column(self) -> bool:
+        """One label or none per span (softmax with a "none" column), else any labels
+        (a sigmoid per label)."""
         return bool(self.add_negative_label)
 
-    def initialize(
-        self,
-        get_examples: Callable[[], Iterable[Example]],
-        *,
-        nlp: Optional[Language] = None,
-        labels: Optional[List[str]] = None,
-    ) -> None:
-        """Take the labels, size the model and start its output at the label priors
-        of the training candidates.
+    def gold_spans(self, doc: Doc) -> Iterable[Span]:
+        """The spans of a reference doc under `spans_key`."""
+        return doc.spans.get(self.key, [])
 
-        get_examples (Callable[[], Iterable[Example]]): The training examples.
-        nlp (Optional[Language]): The pipeline; not used.
-        labels (Optional[List[str]]): The labels; taken from the examples' spans under
-            `spans_key` when not given.
-        """
-        validate_get_examples(get_examples, "SpanBertSpanCategorizer.initialize")
-        for label in labels or []:
-            self.add_label(label)
-        stats = span_statistics(get_examples(), self.key, self.suggester)
-        if labels is None:
-            for label in stats.label_counts:
-                self.add_label(label)
-        self._require_labels()
-        docs = [eg.predicted for eg in stats.sample if len(eg.predicted)]
-        if not docs:
-            docs = [Doc(self.vocab, words=["initialize"])]
-        candidates = self.suggester(docs, ops=self.model.ops)
-        Y = self.model.ops.alloc2f(candidates.dataXd.shape[0], self._n_labels)
-        self.model.initialize(X=(docs, candidates), Y=Y)
-        self._start_at_label_priors(stats)
-
-    def _start_at_label_priors(self, stats: SpanStatistics) -> None:
-        counts = numpy.asarray([stats.label_counts[label] for label in self.labels], dtype="int64")
-        weight = float(cast(float, self.cfg["negative_weight"]))
-        priors = (column_log_priors if self.single_label else label_logit_priors)(
-            counts, stats.n_candidates, weight
-        )
-        self.model.get_ref("output").set_param(
-            "b", self.model.ops.asarray1f(cast(Floats1d, priors))
-        )
+    def check_labels(self, stats: SpanStatistics) -> None:
+        """Stop when there are no labels to learn."""
+        if not self.labels:
+            raise ValueError(
+                f"'{self.name}' has no span labels to learn: the training examples have "
+                f"no spans in doc.spans[{self.key!r}] and no labels were given. Pass labels "
+                f"through [initialize.components.{self.name}.labels], or set spans_key to "
+                "the span group that holds the training spans."
+            )
 
     # spaCy annotates SpanCategorizer.get_loss as returning (float, float), though the
     # gradient is an array; Any keeps this override compatible with that annotation.
-    def get_loss(
-        self, examples: Iterable[Example], spans_scores: Tuple[Ragged, Floats2d]
-    ) -> Tuple[float, Any]:
+    def get_loss(self, examples: Iterable[Example], spans_scores: Predictions) -> Tuple[float, Any]:
         """Cross-entropy (binary per label, or over the labels and "none") averaged
         over the candidates, candidates that are no gold span weighted by
         `negative_weight`; and its gradient for the scorer's logits.
@@ -254,7 +208,7 @@ class SpanBertSpanCategorizer(SpanCategorizer):
         weights = numpy.where(negative, float(cast(float, self.cfg["negative_weight"])), 1.0)
         norm = max(float(weights.sum()), 1.0)
         probs = to_numpy(scores).astype("float32")
-        if self.single_label:
+        if self.has_none_column:
             # A span with two gold labels (rare: GENIA has 4 in 4,714) learns its first.
             columns = numpy.where(negative, len(self.labels), targets.argmax(axis=1))
             targets = numpy.zeros_like(probs)
@@ -268,72 +222,36 @@ class SpanBertSpanCategorizer(SpanCategorizer):
         d_scores = (probs - targets) * (weights / norm)[:, None]
         return loss, self.model.ops.asarray2f(cast(Floats2d, d_scores.astype("float32")))
 
-    def set_annotations(self, docs: Iterable[Doc], indices_scores: Tuple[Ragged, Floats2d]) -> None:
-        """Write the spans kept, with their scores, to `doc.spans[spans_key]`, in
-        candidate order.
+    def kept_spans(
+        self, docs: Sequence[Doc], predictions: Predictions, threshold: Optional[float] = None
+    ) -> KeptSpans:
+        """Every label at or above the threshold (the best `max_positive` of a span's),
+        or the best label of each span, whose spans may not overlap without
+        `allow_overlap`; in candidate order, or per doc in order of start.
 
-        docs (Iterable[Doc]): The docs to modify.
-        indices_scores (Tuple[Ragged, Floats2d]): What `predict` returned for them.
+        docs (Sequence[Doc]): The docs, as `predict` saw them.
+        predictions (Tuple[Ragged, Floats2d]): What `predict` returned for them.
+        threshold (Optional[float]): The threshold, instead of the component's.
+        RETURNS (KeptSpans): The spans with their labels' probabilities.
         """
-        indices, scores = indices_scores
-        spans = to_numpy(indices.dataXd).reshape(-1, 2)
-        lengths = to_numpy(indices.lengths)
-        rows, labels, label_scores = self._kept(to_numpy(scores))
-        doc_of_row = numpy.repeat(numpy.arange(len(lengths)), lengths)[rows]
-        for i, doc in enumerate(docs):
-            mine = doc_of_row == i
-            doc_rows, doc_labels, doc_scores = rows[mine], labels[mine], label_scores[mine]
-            if self.single_label and not self.cfg["allow_overlap"]:
-                free = numpy.zeros(len(doc), dtype=bool)
-                best = greedy_non_overlapping(spans[doc_rows], doc_scores, free)
-                doc_rows, doc_labels, doc_scores = (
-                    doc_rows[best],
-                    doc_labels[best],
-                    doc_scores[best],
-                )
-            group = SpanGroup(
-                doc,
-                name=self.key,
-                spans=[
-                    Span(doc, int(start), int(end), label=self.labels[label])
-                    for (start, end), label in zip(spans[doc_rows], doc_labels)
-                ],
-            )
-            group.attrs["scores"] = doc_scores.astype("float32")
+        candidates, scores = predictions
+        spans = to_numpy(candidates.dataXd).reshape(-1, 2)
+        doc_of_row = doc_of_rows(to_numpy(candidates.lengths))
+        probs = to_numpy(scores)
+        if threshold is None:
+            threshold = float(cast(float, self.cfg["threshold"]))
+        if not self.has_none_column:
+            keep = multilabel_keep(probs, threshold, cast(Optional[int], self.cfg["max_positive"]))
+            rows, labels = numpy.nonzero(keep)
+            return KeptSpans.of_rows(rows, doc_of_row, spans, labels, probs[rows, labels])
+        best, best_p, keep = best_labels(probs, threshold)
+        rows = numpy.flatnonzero(keep)
+        if not self.cfg["allow_overlap"]:
+            free = [numpy.zeros(len(doc), dtype=bool) for doc in docs]
+            rows = non_overlapping_rows(rows, doc_of_row, spans, best_p, free)
+        return KeptSpans.of_rows(rows, doc_of_row, spans, best[rows], best_p[rows])
+
+    def write_spans(self, docs: Sequence[Doc], kept: KeptSpans) -> None:
+        """Set `doc.spans[spans_key]` to the spans kept, with their scores."""
+        for doc, group in zip(docs, kept.span_groups(docs, self.labels, self.key)):
             doc.spans[self.key] = group
-
-    def _kept(
-        self, probs: NDArray[numpy.float32]
-    ) -> Tuple[NDArray[numpy.int64], NDArray[numpy.int64], NDArray[numpy.float32]]:
-        """(candidate row, label, probability) of every label kept, row by row."""
-        threshold = float(cast(float, self.cfg["threshold"]))
-        if not probs.size:
-            none = numpy.zeros(0, dtype="int64")
-            return none, none, numpy.zeros(0, dtype="float32")
-        if self.single_label:
-            best, best_p, keep = best_labels(probs, threshold)
-            rows = numpy.flatnonzero(keep)
-            return rows, best[rows], best_p[rows]
-        keep = multilabel_keep(probs, threshold, cast(Optional[int], self.cfg["max_positive"]))
-        rows, labels = numpy.nonzero(keep)
-        return rows, labels, probs[rows, labels]
-
-    def finish_update(self, sgd: Optimizer) -> None:
-        """Update the span head at the optimizer's rate and an inline encoder at
-        `encoder_lr_scale` times it.
-
-        sgd (Optimizer): The optimizer.
-        """
-        finish_update_scaled(self.model, sgd, float(cast(float, self.cfg["encoder_lr_scale"])))
-
-    def from_disk(
-        self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()
-    ) -> "SpanBertSpanCategorizer":
-        """Load the component; a missing or damaged file is named in the error.
-
-        path (Union[str, Path]): The component's directory.
-        exclude (Iterable[str]): Fields not to load.
-        RETURNS (SpanBertSpanCategorizer): The component.
-        """
-        component_from_disk(self, path, exclude)
-        return self

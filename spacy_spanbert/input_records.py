@@ -1,8 +1,9 @@
-"""Input records with their place in the input, and what an output already holds.
+"""Text records read from files: a text per line, or JSON lines with a "text" field.
 
-Every input line is one record, identified by (file, line): the output carries both,
-so a re-run can skip what is done, and a record that can't be read (invalid JSON, no
-text) still becomes an output record, with an error, never a silent gap.
+Every input line is one record, identified by (file, line), so that `annotate` can
+carry both into its output (and skip them on a re-run) and a record that can't be
+read (invalid JSON, no text) becomes a record with an error, never a silent gap.
+`annotate` and `pretrain` both read their text through `read_records`.
 """
 
 import json
@@ -13,7 +14,6 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
 TEXT_SUFFIXES = (".txt", ".text")
-OUTPUT_SUFFIX = ".jsonl"
 
 
 @dataclass
@@ -96,58 +96,3 @@ def read_records(
         for _, line_no, line in read_lines(file_path, name, fmt):
             if (name, line_no) not in done:
                 yield parse_line(line, file_fmt, name, line_no)
-
-
-def output_files(output: Path) -> List[Path]:
-    output = Path(output)
-    if output.is_file():
-        return [output]
-    if output.is_dir():
-        return sorted(p for p in output.rglob(f"*{OUTPUT_SUFFIX}") if p.is_file())
-    return []
-
-
-def done_records(output: Path, key: str) -> Set[Tuple[str, int]]:
-    """(file, line) of every record already in the output (a file or a directory).
-
-    A last line cut short by a crash is not a record: it is removed, and the record
-    is annotated again.
-    """
-    done: Set[Tuple[str, int]] = set()
-    for path in output_files(output):
-        _drop_partial_last_line(path)
-        with path.open(encoding="utf8") as file_:
-            for line in file_:
-                where = json.loads(line)[key]
-                done.add((where["file"], where["line"]))
-    return done
-
-
-def count_records(output: Path, key: str) -> Tuple[int, int]:
-    """(records, records with an error) in the output (a file or a directory)."""
-    total = errors = 0
-    for path in output_files(output):
-        with path.open(encoding="utf8") as file_:
-            for line in file_:
-                total += 1
-                errors += "error" in json.loads(line)[key]
-    return total, errors
-
-
-def _drop_partial_last_line(path: Path, block: int = 1 << 16) -> None:
-    """Cut the file after its last newline, reading only its tail."""
-    with path.open("r+b") as file_:
-        end = file_.seek(0, 2)
-        position = end
-        while position > 0:
-            start = max(0, position - block)
-            file_.seek(start)
-            chunk = file_.read(position - start)
-            if start + len(chunk) == end and chunk.endswith(b"\n"):
-                return
-            newline = chunk.rfind(b"\n")
-            if newline >= 0:
-                file_.truncate(start + newline + 1)
-                return
-            position = start
-        file_.truncate(0)

@@ -2,22 +2,37 @@
 
 spaCy's `TrainablePipe.from_disk` lets the reader's own exception through: a truncated
 `model` file surfaces as a msgpack or safetensors error deep in thinc, with no path.
-Both components of this package read their files through `component_from_disk`.
+Every component of this package reads its files through `NamedFileLoading`.
 """
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Callable, Dict, Union
+from typing import Any, Callable, Dict, TypeVar, Union
 
 from spacy import util
 from spacy.pipeline.pipe import deserialize_config
 from spacy.pipeline.trainable_pipe import TrainablePipe
 
 Reader = Callable[[Path], Any]
+Pipe = TypeVar("Pipe", bound=TrainablePipe)
 
 
 class PipelineFileError(OSError):
     """A component's saved file is missing, truncated or not what it should be."""
+
+
+class NamedFileLoading:
+    """A component mixin: `from_disk` names the file that is missing or damaged."""
+
+    def from_disk(self: Pipe, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> Pipe:
+        """Load the component; a missing or damaged file is named in the error.
+
+        path (Union[str, Path]): The component's directory.
+        exclude (Iterable[str]): Fields not to load.
+        RETURNS: The component.
+        """
+        component_from_disk(self, path, exclude)
+        return self
 
 
 def component_from_disk(

@@ -15,6 +15,7 @@ from spacy.attrs import IS_SPACE, SENT_START
 from spacy.pipeline.spancat import Suggester
 from spacy.tokens import Doc
 from spacy.util import registry
+from spacy.vocab import Vocab
 from thinc.api import Ops, get_current_ops
 from thinc.types import Ints1d, Ints2d, Ragged
 
@@ -55,3 +56,26 @@ def build_sentence_ngram_suggester(min_size: int, max_size: int) -> Suggester:
             f"Need 1 <= min_size <= max_size, got min_size={min_size}, max_size={max_size}."
         )
     return partial(sentence_ngram_suggester, min_size=min_size, max_size=max_size)
+
+
+def widest_suggestion(suggester: Suggester, max_span_width: int) -> int:
+    """The widest span `suggester` proposes on a doc four times `max_span_width` long
+    (at least 64 tokens), without sentence boundaries."""
+    probe = Doc(Vocab(), words=["a"] * max(64, 4 * max_span_width))
+    spans = suggester([probe])
+    bounds = numpy.asarray(spans.dataXd).reshape(-1, 2)
+    return int((bounds[:, 1] - bounds[:, 0]).max(initial=0))
+
+
+def check_suggester_width(suggester: Suggester, max_span_width: int, component: str) -> None:
+    """Refuse a suggester that proposes spans wider than the model represents: they
+    would all share the widest width embedding."""
+    widest = widest_suggestion(suggester, max_span_width)
+    if widest > max_span_width:
+        raise ValueError(
+            f"'{component}': its suggester proposes spans of up to {widest} tokens, but "
+            f"its model represents spans of up to max_span_width={max_span_width}. Set "
+            f"[components.{component}.model] max_span_width = {widest}, or lower the "
+            "suggester's largest size; or set the suggester to null, which takes every "
+            "span of up to max_span_width tokens within a sentence."
+        )
