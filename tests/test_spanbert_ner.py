@@ -275,7 +275,7 @@ def test_entity_threshold_scores_agree_with_spaCys_scorer(tiny_bert):
 
     nlp, examples = _part_trained(tiny_bert)
     ner = nlp.get_pipe("spanbert_ner")
-    results = threshold_scores(nlp, "spanbert_ner", examples, [0.1, 0.3, 0.5, 0.7])
+    results = threshold_scores(nlp, "spanbert_ner", examples, [0.1, 0.3, 0.5, 0.7], batch_size=3)
     assert len({round(r.f, 6) for r in results}) > 1  # the threshold matters here
     for result in results:
         ner.cfg["entity_threshold"] = result.threshold

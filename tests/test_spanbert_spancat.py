@@ -282,7 +282,9 @@ def test_threshold_scores_agree_with_spaCys_scorer(tiny_bert, scorer, allow_over
     _fit(nlp, max_epochs=20 if allow_overlap else 60)
     examples = nested_examples(nlp)
     component = nlp.get_pipe("spanbert_spancat")
-    for result in threshold_scores(nlp, "spanbert_spancat", examples, [0.05, 0.2, 0.5, 0.8]):
+    for result in threshold_scores(
+        nlp, "spanbert_spancat", examples, [0.05, 0.2, 0.5, 0.8], batch_size=3
+    ):
         component.cfg["threshold"] = result.threshold
         scores = nlp.evaluate(examples)
         assert result.p == pytest.approx(scores["spans_sc_p"])

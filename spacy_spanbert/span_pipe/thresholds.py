@@ -7,7 +7,7 @@ spans on arrays.
 """
 
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, Sequence, Tuple, Union
 
 import numpy
 from numpy.typing import NDArray
@@ -15,7 +15,6 @@ from spacy.language import Language
 from spacy.pipeline.spancat import SpanCategorizer
 from spacy.tokens import Doc
 from spacy.training import Example
-from spacy.util import minibatch
 
 from .base import Predictions, SpanPipe
 from .decisions import KeptSpans
@@ -88,20 +87,21 @@ def threshold_scores(
             "spanbert_ner and span categorizers (spancat, spanbert_spancat)."
         )
     labels = list(pipe.labels)
-    scored = []
+    # Per batch: its first doc's index in the examples, its docs and predictions.
+    scored: List[Tuple[int, List[Doc], Predictions]] = []
     gold_keys = []
-    for batch in minibatch(examples, batch_size):
+    for first, batch in enumerate_batches(examples, batch_size):
         docs = list(nlp.pipe((eg.predicted.copy() for eg in batch), disable=[component]))
-        scored.append((docs, pipe.predict(docs)))
-        gold_keys.append(_gold_keys(pipe, docs, batch, labels))
+        scored.append((first, docs, pipe.predict(docs)))
+        gold_keys.append(_gold_keys(pipe, docs, batch, labels, first))
     # Spans are counted once, as spaCy's scorer counts them: as sets.
     gold = numpy.unique(numpy.concatenate(gold_keys or [numpy.zeros((0, 4), "int64")]), axis=0)
     gold_counts = numpy.bincount(gold[:, 3], minlength=len(labels)).astype("float64")
     results = []
     for threshold in thresholds:
         kept = [
-            _keys(kept_at(pipe, docs, predictions, threshold), offset)
-            for offset, (docs, predictions) in zip(_doc_offsets(scored), scored)
+            _keys(kept_at(pipe, docs, predictions, threshold), first)
+            for first, docs, predictions in scored
         ]
         found = numpy.unique(numpy.concatenate(kept or [numpy.zeros((0, 4), "int64")]), axis=0)
         true = found[_rows_in(found, gold)]
@@ -156,9 +156,10 @@ def _gold_keys(
     docs: Sequence[Doc],
     examples: Sequence[Example],
     labels: List[str],
+    first: int,
 ) -> NDArray[numpy.int64]:
     """(doc, start, end, label) of the gold spans of the component's labels, aligned
-    to the predicted docs; doc indices local to the batch (offset later)."""
+    to the predicted docs, which are the examples' from index `first` on."""
     label_ids = {label: i for i, label in enumerate(labels)}
     rows: List[Tuple[int, int, int, int]] = []
     for i, (doc, eg) in enumerate(zip(docs, examples)):
@@ -168,21 +169,25 @@ def _gold_keys(
             gold = list(eg.reference.spans.get(pipe.key, []))
         spans = Example(doc, eg.reference).get_aligned_spans_y2x(gold, allow_overlap=True)
         rows.extend(
-            (i, span.start, span.end, label_ids[span.label_])
+            (first + i, span.start, span.end, label_ids[span.label_])
             for span in spans
             if span.label_ in label_ids
         )
     return numpy.asarray(rows, dtype="int64").reshape(-1, 4)
 
 
-def _doc_offsets(scored: List[Tuple[List[Doc], Predictions]]) -> List[int]:
-    lengths = [len(docs) for docs, _ in scored]
-    return [sum(lengths[:i]) for i in range(len(lengths))]
+def enumerate_batches(
+    examples: Sequence[Example], batch_size: int
+) -> Iterator[Tuple[int, List[Example]]]:
+    """Batches of the examples, each with the index of its first example."""
+    for first in range(0, len(examples), batch_size):
+        yield first, list(examples[first : first + batch_size])
 
 
-def _keys(kept: KeptSpans, offset: int) -> NDArray[numpy.int64]:
-    """(doc, start, end, label) rows of the spans kept, docs offset to the corpus."""
-    return numpy.column_stack([kept.doc + offset, kept.bounds, kept.label]).astype("int64")
+def _keys(kept: KeptSpans, first: int) -> NDArray[numpy.int64]:
+    """(doc, start, end, label) rows of the spans kept in a batch whose first doc is
+    the examples' `first`."""
+    return numpy.column_stack([kept.doc + first, kept.bounds, kept.label]).astype("int64")
 
 
 def _rows_in(rows: NDArray[numpy.int64], table: NDArray[numpy.int64]) -> NDArray[numpy.bool_]:
