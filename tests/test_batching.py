@@ -103,3 +103,100 @@ def test_pipeline_and_component_pickle(trained_nlp):
     assert entities(pickle.loads(pickle.dumps(trained_nlp)).pipe(texts)) == expected
     ner = pickle.loads(pickle.dumps(trained_nlp.get_pipe("spanbert_ner")))
     assert entities(ner.pipe(trained_nlp.make_doc(t) for t in texts)) == expected
+
+
+@pytest.mark.issue(29)
+def test_a_stream_runs_in_batches_of_similar_length_and_comes_out_in_order(
+    trained_nlp, monkeypatch
+):
+    """`nlp.pipe` in the user's order: batches of sorted lengths, docs in their order,
+    and the entities and scores of each batch as it comes."""
+    ner = trained_nlp.get_pipe("spanbert_ner")
+    texts = mixed_texts(200, seed=1)
+    ner.cfg["length_sort_docs"] = 1
+    try:
+        as_they_come = list(trained_nlp.pipe(texts, batch_size=8))
+    finally:
+        ner.cfg["length_sort_docs"] = 1024
+    seen: List[List[int]] = []
+    predict = ner.predict
+
+    def recording_predict(docs):
+        seen.append([len(doc) for doc in docs])
+        return predict(docs)
+
+    monkeypatch.setattr(ner, "predict", recording_predict)
+    sorted_run = list(trained_nlp.pipe(texts, batch_size=8))
+    assert [doc.text for doc in sorted_run] == texts
+    assert entities(sorted_run) == entities(as_they_come)
+    numpy.testing.assert_allclose(scores(sorted_run), scores(as_they_come), rtol=0, atol=1e-5)
+    flat = [length for batch in seen for length in batch]
+    assert flat == sorted(flat) and max(map(len, seen)) == 8 and len(seen) == 25
+
+
+@pytest.mark.issue(29)
+def test_a_failing_batch_goes_to_the_error_handler_and_the_rest_comes_out(trained_nlp, monkeypatch):
+    from spacy.util import raise_error
+
+    ner = trained_nlp.get_pipe("spanbert_ner")
+    texts = [f"Angela Merkel met {'x ' * i}Obama ." for i in range(20)]
+    handled: List[str] = []
+    predict = ner.predict
+
+    def failing_predict(docs):
+        if any(len(doc) == 10 for doc in docs):
+            raise RuntimeError("bad batch")
+        return predict(docs)
+
+    monkeypatch.setattr(ner, "predict", failing_predict)
+    ner.set_error_handler(lambda name, pipe, docs, err: handled.extend(d.text for d in docs))
+    try:
+        out = [doc.text for doc in trained_nlp.pipe(texts, batch_size=4)]
+    finally:
+        ner.set_error_handler(raise_error)
+    assert len(handled) == 4 and any(len(text.split()) == 10 for text in handled)
+    assert out == [text for text in texts if text not in handled]
+
+
+def test_the_pool_is_the_batch_at_batch_size_1():
+    from spacy_spanbert.encoder.length_batching import pool_size
+
+    assert pool_size(1, 1024) == 1
+    assert pool_size(32, 1024) == 1024 and pool_size(2048, 1024) == 2048
+
+
+@pytest.mark.issue(29)
+def test_the_shared_encoder_reads_ahead_and_batches_by_length(tiny_bert, monkeypatch):
+    import spacy
+
+    from .util import LISTENER, make_examples
+
+    spacy.util.fix_random_seed(0)
+    nlp = spacy.blank("en")
+    encoder = nlp.add_pipe("spanbert", config={"model": {"name": str(tiny_bert)}})
+    ner = nlp.add_pipe("spanbert_ner", config={"model": {"tok2vec": LISTENER}})
+    examples = make_examples(nlp)
+    nlp.initialize(lambda: examples)
+    output = ner.model.get_ref("output")
+    output.set_param(
+        "W", numpy.random.default_rng(0).normal(size=output.get_param("W").shape).astype("f")
+    )
+    texts = mixed_texts(100, seed=2)
+    encoder.length_sort_docs = 1
+    as_they_come = list(nlp.pipe(texts, batch_size=8))
+    encoder.length_sort_docs = 1024
+    seen: List[List[int]] = []
+    predict = encoder.predict
+
+    def recording_predict(docs):
+        seen.append([len(doc) for doc in docs])
+        return predict(docs)
+
+    monkeypatch.setattr(encoder, "predict", recording_predict)
+    sorted_run = list(nlp.pipe(texts, batch_size=8))
+    assert [doc.text for doc in sorted_run] == texts
+    assert entities(sorted_run) == entities(as_they_come)
+    assert sum(map(len, entities(sorted_run))) > 0
+    # spacy-transformers runs the longest docs first, each sub-batch in its docs' order.
+    assert all(max(shorter) <= min(longer) for longer, shorter in zip(seen, seen[1:]))
+    assert max(map(len, seen)) > 8

@@ -17,6 +17,7 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate, to_numpy
 from thinc.types import Floats2d, Ragged
 
 from ..encoder import DEFAULT_ENCODER_LR_SCALE, default_encoder_config, validate_encoder_lr_scale
+from ..encoder.length_batching import DEFAULT_LENGTH_SORT_DOCS, validate_length_sort_docs
 from ..legacy import ner_min_label_probability, upgrade_ner_cfg
 from ..span_pipe import KeptSpans, Predictions, SpanPipe, build_sentence_ngram_suggester
 from ..span_pipe.decisions import doc_of_rows, non_overlapping_rows
@@ -49,6 +50,7 @@ IOB_BEGIN = Token.iob_strings().index("B")
         "negative_weight": 1.0,
         "scores_key": "spanbert_ner",
         "encoder_lr_scale": DEFAULT_ENCODER_LR_SCALE,
+        "length_sort_docs": DEFAULT_LENGTH_SORT_DOCS,
         "scorer": {"@scorers": "spacy.ner_scorer.v1"},
     },
     default_score_weights={
@@ -67,6 +69,7 @@ def make_spanbert_ner(
     negative_weight: float,
     scores_key: str,
     encoder_lr_scale: float,
+    length_sort_docs: int,
     scorer: Optional[Callable],
     threshold: Optional[float] = None,
 ) -> "SpanBertNER":
@@ -86,6 +89,8 @@ def make_spanbert_ner(
     encoder_lr_scale (float): An inline encoder's learning rate as a multiple of the
         optimizer's, which the span head gets (see `spacy_spanbert.encoder.learning_rate`).
         A listener's encoder follows its own component's setting.
+    length_sort_docs (int): Docs that `nlp.pipe` reads ahead and runs in batches of
+        similar length, yielding them in their order (1: each batch as it comes).
     threshold (Optional[float]): The name of min_label_probability in pipelines saved
         by spacy-spanbert 0.1, which still load; leave it null.
     """
@@ -98,6 +103,7 @@ def make_spanbert_ner(
         negative_weight=negative_weight,
         scores_key=scores_key,
         encoder_lr_scale=encoder_lr_scale,
+        length_sort_docs=length_sort_docs,
         scorer=scorer,
     )
 
@@ -122,6 +128,7 @@ class SpanBertNER(SpanPipe, TrainablePipe):
         negative_weight: float = 1.0,
         scores_key: str = "spanbert_ner",
         encoder_lr_scale: float = DEFAULT_ENCODER_LR_SCALE,
+        length_sort_docs: int = DEFAULT_LENGTH_SORT_DOCS,
         scorer: Optional[Callable] = get_ner_prf,
     ) -> None:
         """Create the component; see `make_spanbert_ner` for the settings.
@@ -156,6 +163,7 @@ class SpanBertNER(SpanPipe, TrainablePipe):
             "negative_weight": negative_weight,
             "scores_key": scores_key,
             "encoder_lr_scale": validate_encoder_lr_scale(encoder_lr_scale, name),
+            "length_sort_docs": validate_length_sort_docs(length_sort_docs, name),
         }
         self.suggester = build_sentence_ngram_suggester(1, self.max_span_width)
 

@@ -9,16 +9,30 @@ are, how many output columns it has and how it decides; the rest lives here once
 
 import warnings
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    cast,
+)
 
 import numpy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_get_examples
+from spacy.util import minibatch
 from thinc.api import Model, Optimizer
 from thinc.types import Floats1d, Floats2d, Ragged
 
 from ..encoder.learning_rate import finish_update_scaled
+from ..encoder.length_batching import length_sorted_batches, pool_size
 from ..pipe_files import NamedFileLoading
 from .decisions import KeptSpans
 from .priors import column_log_priors, label_logit_priors
@@ -32,7 +46,7 @@ class SpanPipe(NamedFileLoading):
 
     The component provides `labels`, `add_label`, `suggester`, `gold_spans`,
     `has_none_column`, `kept_spans` and `write_spans`, and in `cfg`
-    `negative_weight` and `encoder_lr_scale`.
+    `negative_weight`, `encoder_lr_scale` and `length_sort_docs`.
     """
 
     # The cfg setting the `thresholds` command chooses on dev.
@@ -46,6 +60,8 @@ class SpanPipe(NamedFileLoading):
         labels: Any
         add_label: Callable[[str], int]
         suggester: Callable[..., Ragged]
+        get_error_handler: Any
+        predict: Any
 
     @property
     def max_span_width(self) -> int:
@@ -77,6 +93,27 @@ class SpanPipe(NamedFileLoading):
     def write_spans(self, docs: Sequence[Doc], kept: KeptSpans) -> None:
         """Write the spans kept to the docs."""
         raise NotImplementedError
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
+        """Annotate a stream of docs, yielding them in the order they came. Up to
+        `length_sort_docs` docs are read ahead and run in batches of `batch_size`
+        docs of similar length, so that the encoder pads little.
+
+        stream (Iterable[Doc]): The docs.
+        batch_size (int): The docs run together.
+        YIELDS (Doc): The annotated docs; those of a batch that failed are handed
+            to the component's error handler instead, as spaCy's components do.
+        """
+        error_handler = self.get_error_handler()
+        for pool in minibatch(stream, pool_size(batch_size, self.cfg["length_sort_docs"])):
+            failed: Set[int] = set()
+            for batch in length_sorted_batches(pool, batch_size):
+                try:
+                    self.set_annotations(batch, self.predict(batch))
+                except Exception as err:
+                    failed.update(id(doc) for doc in batch)
+                    error_handler(self.name, self, batch, err)
+            yield from (doc for doc in pool if id(doc) not in failed)
 
     def set_annotations(self, docs: Iterable[Doc], predictions: Predictions) -> None:
         """Write the spans `kept_spans` decides on to the docs.

@@ -28,6 +28,7 @@ from thinc.api import Config, Model, to_numpy
 from thinc.types import Floats2d, Ragged
 
 from ..encoder import DEFAULT_ENCODER_LR_SCALE, default_encoder_config, validate_encoder_lr_scale
+from ..encoder.length_batching import DEFAULT_LENGTH_SORT_DOCS, validate_length_sort_docs
 from ..layers.sigmoid_output import SIGMOID, SOFTMAX
 from ..span_pipe import KeptSpans, Predictions, SpanPipe, build_sentence_ngram_suggester
 from ..span_pipe.decisions import doc_of_rows, non_overlapping_rows
@@ -63,6 +64,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "negative_weight": 1.0,
         "allow_overlap": True,
         "encoder_lr_scale": DEFAULT_ENCODER_LR_SCALE,
+        "length_sort_docs": DEFAULT_LENGTH_SORT_DOCS,
         "scorer": {"@scorers": "spacy.spancat_scorer.v1"},
     },
     default_score_weights={"spans_sc_f": 1.0, "spans_sc_p": 0.0, "spans_sc_r": 0.0},
@@ -78,6 +80,7 @@ def make_spanbert_spancat(
     negative_weight: float,
     allow_overlap: bool,
     encoder_lr_scale: float,
+    length_sort_docs: int,
     scorer: Optional[Callable],
 ) -> "SpanBertSpanCategorizer":
     """Nested and overlapping spans from SpanBERT's boundary representation.
@@ -94,6 +97,8 @@ def make_spanbert_spancat(
         best non-overlapping spans.
     encoder_lr_scale (float): An inline encoder's learning rate as a multiple of the
         optimizer's (see `spacy_spanbert.encoder.learning_rate`).
+    length_sort_docs (int): Docs that `nlp.pipe` reads ahead and runs in batches of
+        similar length, yielding them in their order (1: each batch as it comes).
     """
     return SpanBertSpanCategorizer(
         nlp.vocab,
@@ -106,6 +111,7 @@ def make_spanbert_spancat(
         negative_weight=negative_weight,
         allow_overlap=allow_overlap,
         encoder_lr_scale=encoder_lr_scale,
+        length_sort_docs=length_sort_docs,
         scorer=scorer,
     )
 
@@ -127,6 +133,7 @@ class SpanBertSpanCategorizer(SpanPipe, SpanCategorizer):
         negative_weight: float = 1.0,
         allow_overlap: bool = True,
         encoder_lr_scale: float = DEFAULT_ENCODER_LR_SCALE,
+        length_sort_docs: int = DEFAULT_LENGTH_SORT_DOCS,
         scorer: Optional[Callable] = spancat_score,
     ) -> None:
         """Create the component; see `make_spanbert_spancat` for the settings.
@@ -164,6 +171,7 @@ class SpanBertSpanCategorizer(SpanPipe, SpanCategorizer):
             scorer=scorer,
         )
         self.cfg["encoder_lr_scale"] = validate_encoder_lr_scale(encoder_lr_scale, name)
+        self.cfg["length_sort_docs"] = validate_length_sort_docs(length_sort_docs, name)
 
     @property
     def has_none_column(self) -> bool:
