@@ -109,7 +109,7 @@ def test_resume_after_a_crash_writes_each_record_once(pipeline, input_file, tmp_
         "16",
     ]
     first = subprocess.run(command, capture_output=True, text=True, check=True)
-    assert "docs/s" in first.stderr and "240 records, 16 with an error" in " ".join(
+    assert "words/s" in first.stderr and "240 records, 16 with an error" in " ".join(
         first.stdout.split()
     )
     complete = _records(output)

@@ -22,12 +22,13 @@ def annotate_local(
     n_process: int = 1,
 ) -> int:
     """Append the output records to `output`, chunk by chunk, flushed, so a crash
-    loses at most the chunk in flight; return how many were written."""
+    loses at most the chunk in flight; return how many were written. The progress
+    bar counts words (whitespace-separated) per second, and records."""
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     chunk_size = 16 * batch_size * max(n_process, 1)
     written = 0
-    with output.open("a", encoding="utf8") as out, tqdm(unit=" docs", desc="annotate") as bar:
+    with output.open("a", encoding="utf8") as out, tqdm(unit=" words", desc="annotate") as bar:
         for chunk in minibatch(records, chunk_size):
             for record in annotate_records(
                 nlp, list(chunk), key=key, batch_size=batch_size, n_process=n_process
@@ -35,5 +36,6 @@ def annotate_local(
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
             out.flush()
             written += len(chunk)
-            bar.update(len(chunk))
+            bar.update(sum(len(record.text.split()) for record in chunk if record.error is None))
+            bar.set_postfix(records=written)
     return written
