@@ -105,6 +105,19 @@ def test_pipeline_and_component_pickle(trained_nlp):
     assert entities(ner.pipe(trained_nlp.make_doc(t) for t in texts)) == expected
 
 
+def record_batch_lengths(monkeypatch, pipe) -> List[List[int]]:
+    """The doc lengths of each batch `pipe.predict` is given from now on."""
+    seen: List[List[int]] = []
+    predict = pipe.predict
+
+    def recording_predict(docs):
+        seen.append([len(doc) for doc in docs])
+        return predict(docs)
+
+    monkeypatch.setattr(pipe, "predict", recording_predict)
+    return seen
+
+
 @pytest.mark.issue(29)
 def test_a_stream_runs_in_batches_of_similar_length_and_comes_out_in_order(
     trained_nlp, monkeypatch
@@ -118,14 +131,7 @@ def test_a_stream_runs_in_batches_of_similar_length_and_comes_out_in_order(
         as_they_come = list(trained_nlp.pipe(texts, batch_size=8))
     finally:
         ner.cfg["length_sort_docs"] = 1024
-    seen: List[List[int]] = []
-    predict = ner.predict
-
-    def recording_predict(docs):
-        seen.append([len(doc) for doc in docs])
-        return predict(docs)
-
-    monkeypatch.setattr(ner, "predict", recording_predict)
+    seen = record_batch_lengths(monkeypatch, ner)
     sorted_run = list(trained_nlp.pipe(texts, batch_size=8))
     assert [doc.text for doc in sorted_run] == texts
     assert entities(sorted_run) == entities(as_they_come)
@@ -185,14 +191,7 @@ def test_the_shared_encoder_reads_ahead_and_batches_by_length(tiny_bert, monkeyp
     encoder.length_sort_docs = 1
     as_they_come = list(nlp.pipe(texts, batch_size=8))
     encoder.length_sort_docs = 1024
-    seen: List[List[int]] = []
-    predict = encoder.predict
-
-    def recording_predict(docs):
-        seen.append([len(doc) for doc in docs])
-        return predict(docs)
-
-    monkeypatch.setattr(encoder, "predict", recording_predict)
+    seen = record_batch_lengths(monkeypatch, encoder)
     sorted_run = list(nlp.pipe(texts, batch_size=8))
     assert [doc.text for doc in sorted_run] == texts
     assert entities(sorted_run) == entities(as_they_come)

@@ -181,3 +181,23 @@ def test_joint_config_trains_with_spacy_train(tiny_bert, tmp_path):
     trained = spacy.load(tmp_path / "out" / "model-best")
     scores = trained.evaluate(nested_examples(trained))
     assert scores["ents_f"] > 0.8 and scores["spans_sc_f"] > 0.8, scores
+
+
+@pytest.mark.issue(27)
+def test_threshold_scores_of_spaCys_spancat_agree_with_its_scorer(tiny_bert):
+    """spaCy's own spancat is scored through its own set_annotations: at every
+    threshold, the search's P/R/F equal nlp.evaluate's."""
+    from spacy_spanbert.span_pipe.thresholds import threshold_scores
+
+    nlp = _pipeline(tiny_bert, components=("spancat",))
+    examples = nested_examples(nlp)
+    _fit(nlp, examples, ["spans_sc_f"], max_epochs=30)  # part-trained
+    spancat = nlp.get_pipe("spancat")
+    results = threshold_scores(nlp, "spancat", examples, [0.2, 0.4, 0.6], batch_size=3)
+    assert len({round(r.f, 6) for r in results}) > 1  # the threshold matters here
+    for result in results:
+        spancat.cfg["threshold"] = result.threshold
+        scores = nlp.evaluate(examples)
+        assert (result.p, result.r, result.f) == pytest.approx(
+            (scores["spans_sc_p"], scores["spans_sc_r"], scores["spans_sc_f"])
+        )
