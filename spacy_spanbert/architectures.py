@@ -33,6 +33,7 @@ def build_spanbert_encoder(
     transformer_config: Dict[str, Any] = SimpleFrozenDict(),
     mixed_precision: bool = False,
     grad_scaler_config: Dict[str, Any] = SimpleFrozenDict(),
+    quantization: Optional[str] = None,
 ) -> Model[List[Doc], FullTransformerBatch]:
     """SpanBERT (or any BERT-family model) as a spacy-transformers TransformerModel.
 
@@ -45,6 +46,8 @@ def build_spanbert_encoder(
     mixed_precision (bool): Run the forward pass in fp16 autocast (GPU).
     grad_scaler_config (Dict[str, Any]): Settings of the gradient scaler used with
         mixed precision.
+    quantization (Optional[str]): "int8" runs the encoder's Linear layers in int8 on
+        CPU (inference only: training is refused); null keeps full precision.
     RETURNS (Model[List[Doc], FullTransformerBatch]): The encoder.
     """
     return SpanBertTransformerModel(
@@ -54,6 +57,7 @@ def build_spanbert_encoder(
         transformer_config,
         mixed_precision,
         grad_scaler_config,
+        quantization=quantization,
     )
 
 
@@ -67,6 +71,7 @@ def build_spanbert_tok2vec(
     mixed_precision: bool = False,
     grad_scaler_config: Dict[str, Any] = SimpleFrozenDict(),
     grad_factor: float = 1.0,
+    quantization: Optional[str] = None,
 ) -> Model[List[Doc], List[Floats2d]]:
     """The encoder inline in a component, giving one vector per spaCy token.
 
@@ -74,10 +79,17 @@ def build_spanbert_tok2vec(
     TransformerListener becomes after `nlp.replace_listeners`.
     pooling (Model[Ragged, Floats2d]): Pools each token's wordpiece vectors.
     grad_factor (float): Scales the gradient that reaches the encoder.
+    quantization (Optional[str]): As for the encoder: "int8" on CPU, or null.
     RETURNS (Model[List[Doc], List[Floats2d]]): Token vectors per doc; ref "encoder".
     """
     encoder = build_spanbert_encoder(
-        name, get_spans, tokenizer_config, transformer_config, mixed_precision, grad_scaler_config
+        name,
+        get_spans,
+        tokenizer_config,
+        transformer_config,
+        mixed_precision,
+        grad_scaler_config,
+        quantization,
     )
     model = chain(chain(encoder, split_trf_batch()), trfs2arrays(pooling, grad_factor))
     model.set_ref("encoder", encoder)

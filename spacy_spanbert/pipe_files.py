@@ -21,6 +21,11 @@ class PipelineFileError(OSError):
     """A component's saved file is missing, truncated or not what it should be."""
 
 
+class SavedConfigMismatch(ValueError):
+    """A component's saved file is intact but can't serve the config it is loaded
+    with (raised by a reader, passed on as it is)."""
+
+
 class NamedFileLoading:
     """A component mixin: `from_disk` names the file that is missing or damaged."""
 
@@ -58,6 +63,8 @@ def _naming_file(component: str, key: str, reader: Reader) -> Reader:
             )
         try:
             return reader(path)
+        except SavedConfigMismatch:
+            raise
         except Exception as err:
             raise PipelineFileError(
                 f"Can't load the component '{component}' from {path}: the file is "

@@ -41,8 +41,8 @@ SpanGetter = Callable[[List[Doc]], List[List[Span]]]
 
 class SpanBertTransformerModel(TransformerModel):
     """A TransformerModel whose weights load through `load_encoder` (SpanBERT's
-    casing and length fixed, BERT family only), are saved as safetensors, and are
-    run a chunk of windows of similar length at a time.
+    casing and length fixed, BERT family only), are saved as safetensors, are
+    run a chunk of windows of similar length at a time, and may be int8 on CPU.
 
     Wordpiece alignment, truncation at the tokenizer's model_max_length, mixed
     precision and the output (`FullTransformerBatch`) are spacy-transformers' own.
@@ -57,6 +57,7 @@ class SpanBertTransformerModel(TransformerModel):
         mixed_precision: bool = False,
         grad_scaler_config: Dict[str, Any] = SimpleFrozenDict(),
         chunk_windows: int = CHUNK_WINDOWS,
+        quantization: Optional[str] = None,
     ) -> None:
         _refuse_remote_code(tokenizer_config, transformer_config)
         register_fork_handler()
@@ -68,11 +69,13 @@ class SpanBertTransformerModel(TransformerModel):
             "mixed_precision": mixed_precision,
             "grad_scaler_config": dict(grad_scaler_config),
             "chunk_windows": chunk_windows,
+            "quantization": quantization,
         }
         shim = EncoderShim(
             HFObjects(None, None, None, dict(tokenizer_config), dict(transformer_config)),
             mixed_precision=mixed_precision,
             grad_scaler_config=dict(grad_scaler_config),
+            quantization=quantization,
         )
         wrapper: Model[WordpieceBatch, ModelOutput] = Model(
             "hf-pytorch",
@@ -171,6 +174,9 @@ def init_encoder(
         model.settings["transformer_config"],
     )
     check_window_fits(model.attrs["get_spans"], hf_objects.tokenizer.model_max_length)
+    shim = model.wrapper.shims[0]
+    assert isinstance(shim, EncoderShim)
+    shim.apply_quantization(hf_objects.transformer)
     model.attrs["set_transformer"](model, hf_objects)
 
 

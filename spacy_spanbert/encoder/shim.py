@@ -1,5 +1,5 @@
 """spacy-transformers' HFShim with the weights serialized as safetensors, not pickle,
-and updated in place.
+updated in place, and optionally quantized to int8 for CPU inference.
 
 HFShim saves the state dict with `torch.save` and reads it back with `torch.load`,
 which unpickles. Here the weights are written and read with safetensors, which holds
@@ -15,17 +15,20 @@ has already written the new values into the parameter's memory, through the view
 here the parameter keeps its tensor. (Copying into it instead would bump its autograd
 version and break a shared encoder: spaCy steps the encoder before its listeners
 backpropagate through it.)
+
+With `quantization = "int8"` the shim quantizes the transformer when it gets its
+weights (`quantization.py`), saves the int8 weights as they are, and refuses to train.
 """
 
 from pathlib import Path
-from typing import Any, Dict, cast
+from typing import Any, Dict, Optional, cast
 
 import srsly
 import torch
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 from spacy.util import SimpleFrozenDict, make_tempdir
-from thinc.api import Optimizer, get_torch_default_device, torch2xp, xp2torch
+from thinc.api import ArgsKwargs, Optimizer, get_torch_default_device, torch2xp, xp2torch
 from thinc.types import FloatsXd
 from transformers import BertConfig, BertModel, BertTokenizer, BertTokenizerFast
 
@@ -38,11 +41,55 @@ from ..compat import (
     shim_hf_objects,
     shim_torch_model,
 )
+from ..pipe_files import SavedConfigMismatch
+from .quantization import (
+    QuantizedEncoderError,
+    is_quantized,
+    load_quantized_state,
+    quantize_encoder,
+    quantized_state,
+    validate_quantization,
+)
 
 WEIGHTS_FORMAT = "safetensors"
 
 
 class EncoderShim(HFShim):
+    def __init__(
+        self,
+        model: HFObjects,
+        *,
+        mixed_precision: bool = False,
+        grad_scaler_config: Optional[Dict[str, Any]] = None,
+        quantization: Optional[str] = None,
+    ) -> None:
+        validate_quantization(quantization)
+        if quantization is not None and mixed_precision:
+            raise ValueError(
+                "The encoder is set to both mixed_precision (GPU fp16) and "
+                f"quantization = {quantization!r} (CPU int8): choose one."
+            )
+        super().__init__(
+            model, mixed_precision=mixed_precision, grad_scaler_config=grad_scaler_config or {}
+        )
+        self.quantization = quantization
+
+    def apply_quantization(self, transformer: torch.nn.Module) -> None:
+        """Quantize full-precision weights just loaded, in place, if the encoder is
+        set to run quantized."""
+        if self.quantization is not None:
+            quantize_encoder(transformer)
+
+    def begin_update(self, inputs: ArgsKwargs) -> Any:
+        if self.quantization is not None:
+            raise QuantizedEncoderError(
+                f"This encoder is quantized to {self.quantization} for inference and "
+                "cannot be trained. Train the full-precision pipeline and quantize "
+                "the trained one (`python -m spacy_spanbert quantize`), or set the "
+                "encoder's quantization = null."
+            )
+        return super().begin_update(inputs)
+
     def finish_update(self, optimizer: Optimizer) -> None:
         """thinc's update step (skipped where mixed precision found an overflow). The
         optimizer steps the parameter's own memory in place (numpy or cupy, through a
@@ -83,13 +130,19 @@ class EncoderShim(HFShim):
                     files[path.name] = path.read_bytes()
         if hf_model.vocab_file_contents is not None:
             files["vocab.txt"] = hf_model.vocab_file_contents
-        state = {name: t.contiguous() for name, t in hf_model.transformer.state_dict().items()}
+        transformer = hf_model.transformer
+        quantized = is_quantized(transformer)
+        if quantized:
+            state = quantized_state(transformer)
+        else:
+            state = {name: t.contiguous() for name, t in transformer.state_dict().items()}
         return srsly.msgpack_dumps(
             {
-                "config": hf_model.transformer.config.to_dict(),
+                "config": transformer.config.to_dict(),
                 "tokenizer": files,
                 "use_fast": tokenizer.is_fast,
                 "weights_format": WEIGHTS_FORMAT,
+                "quantization": self.quantization if quantized else None,
                 "state": save_safetensors(state),
             }
         )
@@ -119,7 +172,20 @@ class EncoderShim(HFShim):
         tokenizer = _tokenizer_from_files(msg["tokenizer"], msg["use_fast"])
         with torch.device(get_torch_default_device()):
             transformer = BertModel(config)
-        transformer.load_state_dict(load_safetensors(msg["state"]))
+        state = load_safetensors(msg["state"])
+        saved_quantization = msg.get("quantization")
+        if saved_quantization is None:
+            transformer.load_state_dict(state)
+            self.apply_quantization(transformer)
+        elif saved_quantization == self.quantization:
+            load_quantized_state(transformer, state)
+        else:
+            raise SavedConfigMismatch(
+                f"The encoder was saved quantized to {saved_quantization}, and its "
+                f"config says quantization = {self.quantization!r}: the full-precision "
+                "weights are not in this pipeline. Load the pipeline it was quantized "
+                "from, or keep its quantization setting."
+            )
         set_shim_hf_objects(
             self,
             HFObjects(
