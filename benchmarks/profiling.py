@@ -29,8 +29,14 @@ C_FUNCTION_FILE = "~"
 
 def module_of(filename: str) -> str:
     """`spacy_spanbert.<subpackage>` for this package, the top-level package for an
-    installed one, "python" for the standard library."""
-    parts = PurePath(filename).parts
+    installed one, "python" for the standard library.
+
+    A compiled (Cython) module reports its source relative to its package's root
+    (`spacy/vocab.pyx`): its first part is the package."""
+    path = PurePath(filename)
+    if not path.is_absolute() and not filename.startswith("<") and len(path.parts) > 1:
+        return path.parts[0]
+    parts = path.parts
     if "spacy_spanbert" in parts:
         inside = parts[parts.index("spacy_spanbert") + 1 :]
         return "spacy_spanbert." + inside[0] if len(inside) > 1 else "spacy_spanbert"

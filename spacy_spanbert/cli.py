@@ -324,13 +324,33 @@ def thresholds_command(
 def quantize_command(
     model: str = typer.Argument(..., help="Trained pipeline directory or package name"),
     output_path: Path = typer.Argument(..., file_okay=False, help="Output pipeline directory"),
+    calibration: Optional[Path] = typer.Option(
+        None,
+        exists=True,
+        help="Texts like those you will annotate (JSON lines or plain text, a file or a "
+        "directory): the encoder's inputs are smoothed for their ranges first",
+    ),
+    calibration_limit: int = typer.Option(512, help="Calibration texts to read at most"),
     quantization: str = typer.Option("int8", help="Encoder weights: int8 (CPU inference)"),
 ) -> None:
     """Save a copy of a trained pipeline whose SpanBERT encoders run in int8 on CPU:
     faster annotation, a smaller encoder on disk; the copy can't be trained."""
-    from .encoder.quantized_copy import encoder_setting_paths, load_quantized
+    from itertools import islice
 
-    nlp = load_quantized(model, quantization)
+    from .encoder.quantized_copy import encoder_setting_paths, load_quantized
+    from .input_records import read_records
+
+    texts: List[str] = []
+    if calibration is None:
+        msg.warn(
+            "No --calibration texts: the encoder is quantized without smoothing its "
+            "inputs, which costs more accuracy. Pass a few hundred of your texts."
+        )
+    else:
+        records = (r for r in read_records(calibration) if r.error is None)
+        texts = [record.text for record in islice(records, calibration_limit)]
+        msg.info(f"Calibrating on {len(texts)} texts from {calibration}")
+    nlp = load_quantized(model, quantization, texts)
     nlp.to_disk(output_path)
     paths = ", ".join(encoder_setting_paths(nlp.config))
     msg.good(f"Saved {output_path}: {paths} quantized to {quantization}.")

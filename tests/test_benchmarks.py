@@ -22,6 +22,8 @@ from .util import TEXTS
 MODULES = [
     "benchmarks.annotate_engines",
     "benchmarks.compare",
+    "benchmarks.cpu_inference",
+    "benchmarks.int8_paths",
     "benchmarks.document_context",
     "benchmarks.pretraining",
     "benchmarks.recall_analysis",
@@ -47,6 +49,14 @@ def test_module_of_names_packages_and_subpackages():
     assert module_of(f"{root}/transformers/models/bert/modeling_bert.py") == "transformers"
     assert module_of(f"{root}/six.py") == "six"
     assert module_of("/usr/lib/python3.11/json/decoder.py") == "python"
+    assert module_of("<frozen abc>") == "python"
+
+
+def test_module_of_names_compiled_modules_by_their_package():
+    # Cython reports a compiled module's source relative to its package's root.
+    assert module_of("spacy/tokenizer.pyx") == "spacy"
+    assert module_of("thinc/backends/numpy_ops.pyx") == "thinc"
+    assert module_of("spacy_transformers/align.pyx") == "spacy_transformers"
 
 
 def test_profile_of_spanbert_ner_splits_all_its_time(trained_nlp):
@@ -226,3 +236,24 @@ def test_schedule_counts_the_updates_spacy_makes_of_documents(tmp_path, chunk_se
     streamed = create_train_batches(spacy.blank("en"), corpus, batcher, -1)  # unshuffled
     spacy_batches = list(takewhile(lambda batch: batch[0] == 0, streamed))
     assert batches_per_epoch(tmp_path / "train.spacy", config) == len(spacy_batches) > 1
+
+
+@pytest.mark.issue(29)
+def test_cpu_inference_times_each_system_in_its_own_process(trained_nlp, tmp_path):
+    from spacy.tokens import DocBin
+    from typer.testing import CliRunner
+
+    from benchmarks.cpu_inference import app
+
+    trained_nlp.to_disk(tmp_path / "pipeline")
+    docs = [trained_nlp.make_doc(text) for text in TEXTS * 3]
+    DocBin(docs=docs).to_disk(tmp_path / "test.spacy")
+    args = ["run", str(tmp_path / "test.spacy"), "--system", f"ours=spacy:{tmp_path / 'pipeline'}"]
+    args += ["--batch-sizes", "1", "--batch-sizes", "32", "--passes", "2", "--work", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    passes = [json.loads((tmp_path / f"ours-b32-pass{n}.json").read_text()) for n in range(2)]
+    assert [p["words"] for p in passes] == [sum(len(doc) for doc in docs)] * 2
+    assert all(p["words_per_s"] > 0 and p["peak_rss_mib"] > 0 for p in passes)
+    report = (tmp_path / "results.md").read_text()
+    assert "| ours | " in report and "| ours | 1.00× |" in report

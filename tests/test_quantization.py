@@ -14,7 +14,12 @@ from typer.testing import CliRunner
 from spacy_spanbert.cli import app
 from spacy_spanbert.compat import shim_torch_model
 from spacy_spanbert.encoder.quantization import QuantizedEncoderError
-from spacy_spanbert.encoder.quantized_copy import encoder_setting_paths, load_quantized
+from spacy_spanbert.encoder.quantized_copy import (
+    encoder_setting_paths,
+    load_quantized,
+    smooth_encoders,
+)
+from spacy_spanbert.encoder.smoothing import SmoothedLinear, input_maxima, smooth
 from spacy_spanbert.pipe_files import SavedConfigMismatch
 
 from .util import LISTENER, TEXTS, inline_encoder, make_examples, ner_config, predictions
@@ -133,3 +138,53 @@ def test_every_encoder_of_a_pipeline_is_found(tiny_bert, trained_nlp, tmp_path):
     spacy.blank("en").to_disk(tmp_path)
     with pytest.raises(ValueError, match="no SpanBERT encoder"):
         load_quantized(str(tmp_path), "int8")
+
+
+@pytest.mark.issue(29)
+def test_smoothing_evens_input_channels_and_keeps_the_output():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 4))
+    x = torch.randn(32, 8)
+    x[:, 0] *= 100.0
+    expected = model(x)
+    maxima = input_maxima({"0": model[0]}, lambda: model(x))
+    torch.testing.assert_close(maxima["0"], x.abs().amax(0))
+    smooth(model, maxima)
+    assert isinstance(model[0], SmoothedLinear)
+    torch.testing.assert_close(model(x), expected, rtol=1e-5, atol=1e-4)
+    evened = (x * model[0].input_scale).abs().amax(0)
+    assert evened.max() / evened.min() < (x.abs().amax(0).max() / x.abs().amax(0).min()) / 10
+
+
+@pytest.mark.issue(29)
+def test_a_smoothed_encoder_computes_the_same_and_round_trips(saved, tmp_path):
+    nlp = spacy.load(saved)
+    before = _token_vectors(nlp)
+    smooth_encoders(nlp, TEXTS)
+    smoothed = [m for m in _transformer(nlp).modules() if isinstance(m, SmoothedLinear)]
+    assert len(smoothed) == 2 * 5 + 1
+    numpy.testing.assert_allclose(_token_vectors(nlp), before, rtol=1e-4, atol=1e-4)
+    nlp.to_disk(tmp_path)
+    numpy.testing.assert_array_equal(_token_vectors(spacy.load(tmp_path)), _token_vectors(nlp))
+
+
+@pytest.mark.issue(29)
+def test_quantize_with_calibration_texts_smooths_then_quantizes(saved, tmp_path):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("\n".join(TEXTS) + "\n")
+    out = tmp_path / "int8"
+    args = ["quantize", str(saved), str(out), "--calibration", str(texts)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"Calibrating on {len(TEXTS)} texts" in result.output
+    nlp = spacy.load(out)
+    smoothed = [m for m in _transformer(nlp).modules() if isinstance(m, SmoothedLinear)]
+    assert len(smoothed) == 2 * 5 + 1
+    assert all(isinstance(m.linear, QuantizedLinear) for m in smoothed)
+    nlp.to_disk(tmp_path / "again")
+    reloaded = spacy.load(tmp_path / "again")
+    numpy.testing.assert_array_equal(_token_vectors(reloaded), _token_vectors(nlp))
+    full = _token_vectors(spacy.load(saved))
+    int8 = _token_vectors(nlp)
+    norms = numpy.linalg.norm(full, axis=1) * numpy.linalg.norm(int8, axis=1)
+    assert ((full * int8).sum(1) / norms).min() > 0.99

@@ -21,6 +21,8 @@ import torch
 from torch.ao.nn.quantized.dynamic import Linear as QuantizedLinear
 from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
+from .smoothing import restore_smoothing
+
 INT8 = "int8"
 QUANTIZATIONS = (INT8,)
 # The Linears kept in full precision: the feed-forward output projection of every
@@ -28,8 +30,6 @@ QUANTIZATIONS = (INT8,)
 # GELU activations with the widest range, which one scale per batch resolves worst.
 FULL_PRECISION_SUFFIX = "output.dense"
 ATTENTION_OUTPUT_SUFFIX = "attention.output.dense"
-# Keys of a saved quantized Linear: `{name}.{part}`.
-QUANTIZED_PARTS = ("int8_weight", "weight_scales", "weight_zero_points", "bias")
 
 
 class QuantizedEncoderError(ValueError):
@@ -58,7 +58,7 @@ def quantize_encoder(transformer: torch.nn.Module) -> None:
             f"The int8 encoder runs on CPU only, but the encoder is on {device}: "
             "set quantization = null to run it on a GPU."
         )
-    names = [name for name, _ in _quantizable_linears(transformer)]
+    names = [name for name, _ in int8_linears(transformer)]
     with warnings.catch_warnings():
         # torch.ao announces its move to torchao on every call (see the docstring).
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -73,7 +73,8 @@ def quantize_encoder(transformer: torch.nn.Module) -> None:
 
 def quantized_state(transformer: torch.nn.Module) -> Dict[str, torch.Tensor]:
     """The quantized transformer's weights as plain tensors: the full-precision ones
-    by their state-dict names, each quantized Linear as its `QUANTIZED_PARTS`."""
+    by their state-dict names, each quantized Linear as `{name}.int8_weight`,
+    `.weight_scales`, `.weight_zero_points` and `.bias`."""
     quantized = dict(_quantized_linears(transformer))
     state = {
         name: tensor.contiguous()
@@ -91,7 +92,9 @@ def quantized_state(transformer: torch.nn.Module) -> Dict[str, torch.Tensor]:
 
 def load_quantized_state(transformer: torch.nn.Module, state: Dict[str, torch.Tensor]) -> None:
     """Load `quantized_state`'s tensors into a full-precision transformer of the same
-    config and quantize it in place: the same int8 values, scales and zero points."""
+    config and quantize it in place: the same int8 values, scales and zero points
+    (and input smoothing, where it was smoothed)."""
+    restore_smoothing(transformer, state)
     names = sorted({key.rsplit(".", 1)[0] for key in state if key.endswith(".int8_weight")})
     plain = {key: value for key, value in state.items() if _owner(key) not in names}
     missing, unexpected = transformer.load_state_dict(plain, strict=False)
@@ -115,7 +118,8 @@ def load_quantized_state(transformer: torch.nn.Module, state: Dict[str, torch.Te
             module.set_weight_bias(weight, state[f"{name}.bias"])
 
 
-def _quantizable_linears(transformer: torch.nn.Module) -> Iterator[Tuple[str, torch.nn.Module]]:
+def int8_linears(transformer: torch.nn.Module) -> Iterator[Tuple[str, torch.nn.Linear]]:
+    """The full-precision Linears `quantize_encoder` quantizes, by name."""
     for name, module in transformer.named_modules():
         if not isinstance(module, torch.nn.Linear):
             continue

@@ -50,6 +50,7 @@ from .quantization import (
     quantized_state,
     validate_quantization,
 )
+from .smoothing import restore_smoothing
 
 WEIGHTS_FORMAT = "safetensors"
 
@@ -175,6 +176,7 @@ class EncoderShim(HFShim):
         state = load_safetensors(msg["state"])
         saved_quantization = msg.get("quantization")
         if saved_quantization is None:
+            restore_smoothing(transformer, state)
             transformer.load_state_dict(state)
             self.apply_quantization(transformer)
         elif saved_quantization == self.quantization:
