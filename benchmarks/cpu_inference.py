@@ -82,18 +82,9 @@ def hf_forward_annotator(model_path: str) -> Annotate:
 
 
 def hf_pipeline_annotator(model_path: str) -> Annotate:
-    from transformers import pipeline
+    from .systems.hf_token_classification import load, text_pipeline
 
-    from .systems.hf_token_classification import load
-
-    model, tokenizer = load(model_path)
-    ner = pipeline(
-        "token-classification",
-        model=model,
-        tokenizer=tokenizer,
-        aggregation_strategy="first",
-        device=-1,
-    )
+    ner = text_pipeline(*load(model_path))
 
     def annotate(texts: List[str], batch_size: int) -> int:
         return sum(len(found) for found in ner(texts, batch_size=batch_size))

@@ -115,15 +115,20 @@ def model_annotator(model, tokenizer):
     return annotate
 
 
-def pipeline_annotator(model, tokenizer):
-    """The text pipeline; its character offsets are mapped back to the gold words."""
-    ner = pipeline(
+def text_pipeline(model, tokenizer):
+    """`transformers.pipeline` for token classification, as its users run it on CPU."""
+    return pipeline(
         "token-classification",
         model=model,
         tokenizer=tokenizer,
         aggregation_strategy="first",
         device=-1,
     )
+
+
+def pipeline_annotator(model, tokenizer):
+    """The text pipeline; its character offsets are mapped back to the gold words."""
+    ner = text_pipeline(model, tokenizer)
 
     def annotate(sentences: List[List[str]], batch_size: int) -> List[Entities]:
         texts = [" ".join(words) for words in sentences]
