@@ -249,7 +249,7 @@ def test_cpu_inference_times_each_system_in_its_own_process(trained_nlp, tmp_pat
     docs = [trained_nlp.make_doc(text) for text in TEXTS * 3]
     DocBin(docs=docs).to_disk(tmp_path / "test.spacy")
     args = ["run", str(tmp_path / "test.spacy"), "--system", f"ours=spacy:{tmp_path / 'pipeline'}"]
-    args += ["--batch-sizes", "1", "--batch-sizes", "32", "--passes", "2", "--work", str(tmp_path)]
+    args += ["--batch-sizes", "32", "--passes", "2", "--work", str(tmp_path)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     passes = [json.loads((tmp_path / f"ours-b32-pass{n}.json").read_text()) for n in range(2)]
