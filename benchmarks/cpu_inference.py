@@ -99,7 +99,7 @@ ANNOTATORS: Dict[str, Callable[[str], Annotate]] = {
 }
 
 
-def test_texts(test_path: Path) -> List[str]:
+def sentence_texts(test_path: Path) -> List[str]:
     """The test sentences as text, in file order."""
     return [
         " ".join(words) for words in sentence_words(read_docs(test_path, spacy.blank("en").vocab))
@@ -118,7 +118,7 @@ def one_pass(
 ) -> None:
     """One timed pass of one system at one batch size, in this process."""
     torch.set_num_threads(threads)
-    texts = test_texts(test_path)
+    texts = sentence_texts(test_path)
     if batch_size == 1:
         texts = texts[:batch1_limit]
     annotate = ANNOTATORS[kind](model)

@@ -2,13 +2,12 @@
 
 The setting is the encoders' own (`quantization`), so the copy is an ordinary spaCy
 pipeline: `spacy.load` reads the setting from its config and the int8 weights from
-its files, and `nlp.to_disk` writes them back as they are. Given calibration texts,
-the encoders' inputs are smoothed first (`smoothing.py`): the pipeline runs over the
-texts to find each Linear's input range, is saved smoothed (the same outputs in full
-precision) and loaded again with the int8 setting.
+its files, and `nlp.to_disk` writes them back as they are. The trained pipeline is
+saved and loaded again with the int8 setting; given calibration texts, its encoders'
+inputs are smoothed first (`smoothing.py`: the same outputs in full precision), for
+the ranges each Linear sees while the pipeline runs over the texts.
 """
 
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import spacy
@@ -36,50 +35,49 @@ def load_quantized(
     """Load a trained pipeline with every SpanBERT encoder set to `quantization`;
     with calibration texts, each encoder's inputs smoothed for it first."""
     validate_quantization(quantization)
-    config = spacy.util.load_config(Path(model) / "config.cfg") if Path(model).is_dir() else None
-    if config is None:
-        config = spacy.load(model).config
-    paths = encoder_setting_paths(config)
+    nlp = spacy.load(model)
+    paths = encoder_setting_paths(nlp.config)
     if not paths:
         raise ValueError(f"{model} has no SpanBERT encoder to quantize.")
-    overrides = {f"{path}.quantization": quantization for path in paths}
-    if not calibration_texts:
-        return spacy.load(model, config=overrides)
-    nlp = spacy.load(model)
-    smooth_encoders(nlp, calibration_texts)
+    if calibration_texts:
+        smooth_encoders(nlp, calibration_texts)
     with make_tempdir() as temp_dir:
         nlp.to_disk(temp_dir)
+        overrides = {f"{path}.quantization": quantization for path in paths}
         return spacy.load(temp_dir, config=overrides)
 
 
 def smooth_encoders(nlp: Language, texts: Sequence[str]) -> None:
     """Smooth the inputs of every SpanBERT encoder's int8 Linears for the ranges
     they see on `texts` (one pass of the pipeline)."""
-    transformers: Dict[int, torch.nn.Module] = {}
-    for _, pipe in nlp.pipeline:
-        for node in pipe.model.walk() if hasattr(pipe, "model") else []:
-            if isinstance(node, SpanBertTransformerModel) and node.attrs["has_transformer"]:
-                shim = node.wrapper.shims[0]
-                assert isinstance(shim, PyTorchShim)
-                transformers[id(node)] = shim_torch_model(shim)
+    transformers = list(_encoder_transformers(nlp))
     linears = {
-        (key, name): linear
-        for key, transformer in transformers.items()
+        (i, name): linear
+        for i, transformer in enumerate(transformers)
         for name, linear in int8_linears(transformer)
     }
-    flat = {f"{key}/{name}": linear for (key, name), linear in linears.items()}
 
     def run() -> None:
         with torch.no_grad():
             for _ in nlp.pipe(texts):
                 pass
 
-    maxima = input_maxima(flat, run)
-    for key, transformer in transformers.items():
-        prefix = f"{key}/"
-        smooth(
-            transformer, {k[len(prefix) :]: v for k, v in maxima.items() if k.startswith(prefix)}
-        )
+    maxima = input_maxima(linears, run)
+    for i, transformer in enumerate(transformers):
+        smooth(transformer, {name: x_max for (j, name), x_max in maxima.items() if j == i})
+
+
+def _encoder_transformers(nlp: Language) -> Iterator[torch.nn.Module]:
+    """The torch module of each loaded SpanBERT encoder in the pipeline, once."""
+    seen = set()
+    for _, pipe in nlp.pipeline:
+        for node in pipe.model.walk() if hasattr(pipe, "model") else []:
+            if isinstance(node, SpanBertTransformerModel) and node.attrs["has_transformer"]:
+                if id(node) not in seen:
+                    seen.add(id(node))
+                    shim = node.wrapper.shims[0]
+                    assert isinstance(shim, PyTorchShim)
+                    yield shim_torch_model(shim)
 
 
 def _encoder_blocks(block: Any, path: str) -> Iterator[str]:

@@ -13,8 +13,8 @@ folded into the LayerNorm (as in pre-LN models): `SmoothedLinear` applies it as 
 elementwise product before its Linear, and saves its scales with the weights.
 """
 
-from collections.abc import Callable
-from typing import Dict
+from collections.abc import Callable, Hashable
+from typing import Dict, TypeVar
 
 import torch
 
@@ -22,6 +22,7 @@ import torch
 # (benchmarks/RESULTS.md, CPU inference).
 ALPHA = 0.75
 INPUT_SCALE = "input_scale"
+Key = TypeVar("Key", bound=Hashable)
 
 
 class SmoothedLinear(torch.nn.Module):
@@ -39,12 +40,12 @@ class SmoothedLinear(torch.nn.Module):
 
 
 def input_maxima(
-    linears: Dict[str, torch.nn.Linear], run: Callable[[], None]
-) -> Dict[str, torch.Tensor]:
+    linears: Dict[Key, torch.nn.Linear], run: Callable[[], None]
+) -> Dict[Key, torch.Tensor]:
     """Each Linear's largest absolute input per channel while `run` runs."""
-    maxima: Dict[str, torch.Tensor] = {}
+    maxima: Dict[Key, torch.Tensor] = {}
 
-    def recorder(name: str) -> Callable:
+    def recorder(name: Key) -> Callable:
         def record(module: torch.nn.Module, inputs: tuple) -> None:
             x = inputs[0].detach().reshape(-1, inputs[0].shape[-1]).abs().amax(0)
             maxima[name] = torch.maximum(maxima[name], x) if name in maxima else x
