@@ -6,7 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 
-.PHONY: setup run test lint
+PEERS := .venv-peers
+
+.PHONY: setup run test lint peers
 
 setup: $(VENV)/.installed
 
@@ -27,3 +29,14 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy spacy_spanbert
+
+# The span-based peers of benchmarks/ (SpanMarker, GLiNER) in their own environment:
+# their dependencies never enter this package's.
+peers: $(PEERS)/.installed
+
+$(PEERS)/.installed: setup.cfg benchmarks/peers/requirements.txt
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/pip install --quiet --upgrade pip
+	$(PEERS)/bin/pip install --quiet "$(TORCH)"
+	$(PEERS)/bin/pip install --quiet -e ".[test]" -r benchmarks/peers/requirements.txt
+	touch $@

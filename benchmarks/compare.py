@@ -8,7 +8,7 @@
 CORPORA_DIR holds the raw corpora (`conll2003/`, `wnut17/`; e.g. ../shared/corpora or
 the project's assets/). Systems, all on the same encoder (`--encoder`):
 1. `spanbert_ner` (configs/spanbert_ner.cfg), 2. spaCy's transformer + `ner`
-(configs/spacy_ner.cfg), 3. Hugging Face token classification. Each phase (train,
+(benchmarks/configs/spacy_ner.cfg), 3. Hugging Face token classification. Each phase (train,
 evaluate, speed, profile, long documents) runs in its own process, one after another,
 and leaves a JSON file under WORK; a phase whose JSON exists is not run again, so an
 interrupted run resumes where it stopped. `--no-speed` trains and scores only (training
@@ -20,8 +20,6 @@ step advises); the summary over seeds keeps the two apart.
 
 import json
 import platform
-import subprocess
-import sys
 import time
 from importlib.metadata import version
 from pathlib import Path
@@ -29,20 +27,10 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import typer
 
+from .suite import MEMORY_SCRIPT, ROOT, SYSTEMS, Recipe, converted, run_dir, run_phase
 from .tables import header, lines, mean_spread, publish, row
 
-ROOT = Path(__file__).resolve().parent.parent
-# Each phase runs in its own process: `python -m MODULE COMMAND ...` from ROOT.
-SPACY_SCRIPT = [sys.executable, "-m", "benchmarks.systems.spacy_pipeline"]
-HF_SCRIPT = [sys.executable, "-m", "benchmarks.systems.hf_token_classification"]
-MEMORY_SCRIPT = [sys.executable, "-m", "benchmarks.memory"]
-# name -> config for the spaCy systems; the HF system has its own script.
-SPACY_SYSTEMS = {
-    "spanbert_ner": ROOT / "configs/spanbert_ner.cfg",
-    "spacy_ner": ROOT / "configs/spacy_ner.cfg",
-}
 PACKAGES = ["spacy", "spacy-transformers", "transformers", "torch", "thinc"]
-SYSTEMS = ["spanbert_ner", "spacy_ner", "hf_token_classification"]
 # spanbert_ner is also scored with its entity_threshold chosen on dev (the project's
 # `evaluate` step prints that choice): the result key of that scoring.
 TUNED = "evaluate_dev_threshold"
@@ -50,89 +38,47 @@ TUNED = "evaluate_dev_threshold"
 app = typer.Typer(add_completion=False)
 
 
-def run_phase(json_path: Path, command: List[str]) -> Dict[str, Any]:
-    """Run one phase in its own process unless its result is already on disk."""
-    if not json_path.exists():
-        print(f"\n$ {' '.join(command)}", flush=True)
-        start = time.perf_counter()
-        subprocess.run(command + ["--json-out", str(json_path)], check=True, cwd=ROOT)
-        print(f"({time.perf_counter() - start:.0f} s)", flush=True)
-    return json.loads(json_path.read_text())
-
-
-def converted(corpus: str, corpora_dir: Path, work: Path) -> Path:
-    """The corpus converted under WORK/corpus/CORPUS (train.spacy, dev.spacy, test.spacy
-    where the corpus has a test split), once."""
-    out = work / "corpus" / corpus
-    if not (out / "train.spacy").exists() or not (out / "dev.spacy").exists():
-        subprocess.run(
-            [sys.executable, "scripts/convert_corpus.py", corpus, str(corpora_dir), str(out)],
-            check=True,
-            cwd=ROOT,
-        )
-    return out
-
-
 def train_and_evaluate(
-    system: str, data: Path, run_dir: Path, encoder: str, epochs: int, seed: int
+    system: str, data: Path, output: Path, encoder: str, epochs: int, seed: int, recipe: Recipe
 ) -> Dict[str, Any]:
-    paths = [str(data / "train.spacy"), str(data / "dev.spacy")]
+    """Train one system with one recipe, then score it on dev and test."""
+    runner = SYSTEMS[system]
+    train = runner.train_command(data / "train.spacy", data / "dev.spacy", output, recipe)
     common = ["--encoder", encoder, "--epochs", str(epochs), "--seed", str(seed)]
-    if system in SPACY_SYSTEMS:
-        script = SPACY_SCRIPT
-        train = [*script, "train", str(SPACY_SYSTEMS[system]), *paths, str(run_dir)]
-    else:
-        script = HF_SCRIPT
-        train = [*script, "train", *paths, str(run_dir)]
-    trained = run_phase(run_dir / "train.json", train + common)
+    trained = run_phase(output / "train.json", train + common)
     evaluate = [
-        *script,
+        *runner.script,
         "evaluate",
         trained["model"],
         str(data / "dev.spacy"),
         str(data / "test.spacy"),
     ]
-    result = {"train": trained, "evaluate": run_phase(run_dir / "evaluate.json", evaluate)}
+    result = {
+        "run_dir": str(output),
+        "recipe": recipe.to_json(),
+        "train": trained,
+        "evaluate": run_phase(output / "evaluate.json", evaluate),
+    }
     if system == "spanbert_ner":
         result[TUNED] = run_phase(
-            run_dir / "evaluate_dev_threshold.json", evaluate + ["--entity-threshold-from-dev"]
+            output / "evaluate_dev_threshold.json", evaluate + ["--entity-threshold-from-dev"]
         )
     return result
 
 
 def measure_speed(
-    system: str, model: str, test: Path, run_dir: Path, batch1_limit: int
+    system: str, model: str, test: Path, output: Path, batch1_limit: int
 ) -> Dict[str, Any]:
-    limit = ["--batch1-limit", str(batch1_limit)]
-    if system in SPACY_SYSTEMS:
-        return {
-            "speed": run_phase(
-                run_dir / "speed.json",
-                [*SPACY_SCRIPT, "speed", model, str(test), *limit],
-            ),
-            "profile": run_phase(
-                run_dir / "profile.json",
-                [*SPACY_SCRIPT, "profile", model, str(test)],
-            ),
-        }
-    return {
-        "speed": run_phase(
-            run_dir / "speed.json",
-            [*HF_SCRIPT, "speed", model, str(test), *limit],
-        ),
-        "pipeline_speed": run_phase(
-            run_dir / "pipeline_speed.json",
-            [
-                *HF_SCRIPT,
-                "speed",
-                model,
-                str(test),
-                *limit,
-                "--path",
-                "pipeline",
-            ],
-        ),
-    }
+    runner = SYSTEMS[system]
+    speed = [*runner.script, "speed", model, str(test), "--batch1-limit", str(batch1_limit)]
+    measured = {"speed": run_phase(output / "speed.json", speed)}
+    if runner.config is not None:
+        profile = [*runner.script, "profile", model, str(test)]
+        measured["profile"] = run_phase(output / "profile.json", profile)
+    if system == "hf_token_classification":
+        pipeline = speed + ["--path", "pipeline"]
+        measured["pipeline_speed"] = run_phase(output / "pipeline_speed.json", pipeline)
+    return measured
 
 
 def measure_inference(
@@ -146,10 +92,9 @@ def measure_inference(
     """Words/s of every system's pipeline trained on CORPUS with SEED, on its test set."""
     runs = results["accuracy"][corpus][str(seed)]
     test = converted(corpus, corpora_dir, work) / "test.spacy"
-    for system in runs:
-        model = runs[system]["train"]["model"]
+    for system, run in runs.items():
         results["speed"][system] = measure_speed(
-            system, model, test, work / corpus / f"seed{seed}" / system, batch1_limit
+            system, run["train"]["model"], test, Path(run["run_dir"]), batch1_limit
         )
 
 
@@ -158,11 +103,13 @@ def measure_long_docs(
 ) -> None:
     """Long-document speed and memory of the spaCy pipelines trained on CORPUS."""
     runs = results["accuracy"][corpus][str(seed)]
-    for system in (name for name in runs if name in SPACY_SYSTEMS):
-        model = runs[system]["train"]["model"]
+    for system, run in runs.items():
+        if SYSTEMS[system].config is None:
+            continue
         size_args = [arg for size in sizes for arg in ("--sizes", str(size))]
+        model = run["train"]["model"]
         results["long_docs"][system] = run_phase(
-            work / corpus / f"seed{seed}" / system / "long_docs.json",
+            Path(run["run_dir"]) / "long_docs.json",
             [*MEMORY_SCRIPT, "long-docs", model, *size_args],
         )
 
@@ -329,7 +276,9 @@ def long_docs_table(results: Dict[str, Any]) -> str:
 def main(
     corpora_dir: Path,
     corpora: List[str] = typer.Option(["conll2003", "wnut17"]),
-    systems: List[str] = typer.Option(SYSTEMS, help="Which systems, of " + ", ".join(SYSTEMS)),
+    systems: List[str] = typer.Option(
+        list(SYSTEMS), help="Which systems, of " + ", ".join(SYSTEMS)
+    ),
     epochs: List[str] = typer.Option(
         ["conll2003=1", "wnut17=3"], help="Training epochs per corpus, the same for every system"
     ),
@@ -339,11 +288,23 @@ def main(
     batch1_limit: int = 1000,
     long_doc_sizes: List[int] = typer.Option([1000, 10000, 100000]),
     speed: bool = typer.Option(True, help="Inference speed and long documents too"),
+    recipes: Optional[Path] = typer.Option(
+        None,
+        help="The recipes chosen on dev (benchmarks.tuning's chosen.json); default: "
+        "each system's default recipe",
+    ),
     work: Path = ROOT / "benchmarks/runs/compare",
 ) -> None:
     unknown = set(systems) - set(SYSTEMS)
     if unknown:
-        raise typer.BadParameter(f"unknown systems {sorted(unknown)}; choose from {SYSTEMS}")
+        raise typer.BadParameter(f"unknown systems {sorted(unknown)}; choose from {list(SYSTEMS)}")
+    chosen = json.loads(recipes.read_text()) if recipes else {}
+
+    def recipe(corpus: str, system: str) -> Recipe:
+        if system in chosen.get(corpus, {}):
+            return Recipe.from_json(chosen[corpus][system])
+        return SYSTEMS[system].grid[0]
+
     start = time.perf_counter()
     budget = {corpus: int(n) for corpus, _, n in (item.partition("=") for item in epochs)}
     results: Dict[str, Any] = {
@@ -370,10 +331,11 @@ def main(
                 system: train_and_evaluate(
                     system,
                     data,
-                    work / corpus / f"seed{seed}" / system,
+                    run_dir(work, corpus, seed, system, recipe(corpus, system)),
                     encoder,
                     budget[corpus],
                     seed,
+                    recipe(corpus, system),
                 )
                 for system in systems
             }

@@ -44,7 +44,8 @@ import typer
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .compare import ROOT, SPACY_SCRIPT, TUNED, run_phase
+from .compare import TUNED
+from .suite import ROOT, SPACY_SCRIPT, run_phase
 from .systems.common import Entities, doc_entities, read_docs, score_entities
 from .systems.spacy_pipeline import choose_entity_threshold
 from .tables import header, mean_spread, publish, row

@@ -10,8 +10,8 @@ configs' recipe, and is scored as its last model on the held-out 20% (spans: exa
 boundaries and label; entities: the outermost spans). The held-out F at each
 evaluation during training is the curve the budget is read from. Rows:
 
-- spancat + mean_max reducer (configs/spancat_mean_max.cfg), spaCy's component;
-- spancat + SpanBERT boundary reducer (configs/spancat.cfg), spaCy's component;
+- spancat + mean_max reducer (benchmarks/configs/spancat_mean_max.cfg), spaCy's component;
+- spancat + SpanBERT boundary reducer (benchmarks/configs/spancat.cfg), spaCy's component;
 - spanbert_spancat, sigmoid per label (configs/spanbert_spancat.cfg);
 - spanbert_spancat, softmax over the labels and none (the same, scorer Softmax.v2);
 - spanbert_ner alone on the outermost spans (configs/spanbert_ner.cfg);
@@ -35,7 +35,7 @@ import typer
 from spacy.cli.train import train as spacy_train
 from spacy.training import Corpus
 
-from .compare import ROOT, converted, run_phase
+from .suite import ROOT, config_path, converted, run_phase
 from .tables import header, mean_spread, publish, row
 
 app = typer.Typer(add_completion=False)
@@ -84,7 +84,7 @@ def train_phase(
         **json.loads(overrides),
     }
     start = time.perf_counter()
-    spacy_train(ROOT / f"configs/{config}.cfg", output, use_gpu=-1, overrides=settings)
+    spacy_train(config_path(config), output, use_gpu=-1, overrides=settings)
     seconds = time.perf_counter() - start
     nlp = spacy.load(output / "model-last")
     examples = list(Corpus(heldout_path)(nlp))

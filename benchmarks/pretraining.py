@@ -10,7 +10,7 @@ it is, then pre-trained for the same steps with token masking (MLM only), span m
 - WNUT-17: pre-train on raw_text/tweets.txt + the WNUT-17 training text; fine-tune
   `spanbert_ner` (configs/spanbert_ner.cfg) for --wnut-epochs; dev and test F.
 - GENIA: pre-train on raw_text/biomedical.txt + the GENIA training text (the 80% of
-  its dev split); fine-tune `spancat` with the boundary reducer (configs/spancat.cfg)
+  its dev split); fine-tune `spancat` with the boundary reducer (benchmarks/configs/spancat.cfg)
   for --genia-steps; F on the held-out 20%.
 
 Each phase runs in its own process and leaves a JSON file under WORK, so an
@@ -33,8 +33,8 @@ from spacy.training import Corpus
 
 from spacy_spanbert.pretrain import PretrainSettings, default_warmup, pretrain
 
-from .compare import ROOT, SPACY_SCRIPT, converted, run_phase
 from .memory import peak_rss_mib
+from .suite import ROOT, SPACY_SCRIPT, config_path, converted, run_phase
 from .tables import header, mean_spread, publish, row
 
 app = typer.Typer(add_completion=False)
@@ -129,11 +129,11 @@ def spancat_phase(
         "system.seed": seed,
         "training.max_steps": steps,
         "training.optimizer.learn_rate.total_steps": steps,
-        "training.optimizer.learn_rate.warmup_steps": max(1, steps // 10),
+        "training.optimizer.learn_rate.warmup_share": 0.1,
         "training.eval_frequency": max(1, steps // 3),
     }
     start = time.perf_counter()
-    spacy_train(ROOT / "configs/spancat.cfg", output, use_gpu=-1, overrides=overrides)
+    spacy_train(config_path("spancat"), output, use_gpu=-1, overrides=overrides)
     seconds = time.perf_counter() - start
     nlp = spacy.load(output / "model-last")
     examples = Corpus(heldout_path)(nlp)

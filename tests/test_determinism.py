@@ -15,7 +15,7 @@ def test_same_seed_same_scores_and_predictions(tiny_bert, tmp_path):
     runs = {}
     for name, seed in (("a", 0), ("b", 0), ("other seed", 1)):
         spacy_train(
-            "configs/spanbert_ner_tiny.cfg",
+            "tests/configs/spanbert_ner_tiny.cfg",
             tmp_path / name,
             corpus,
             tiny_bert,

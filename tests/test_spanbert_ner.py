@@ -143,7 +143,7 @@ def test_python_m_spacy_train_fits(tiny_bert, tmp_path):
     docs = [eg.reference for eg in make_examples(nlp)]
     DocBin(docs=docs).to_disk(tmp_path / "train.spacy")
     spacy_train(
-        "configs/spanbert_ner_tiny.cfg", tmp_path / "out", tmp_path / "train.spacy", tiny_bert
+        "tests/configs/spanbert_ner_tiny.cfg", tmp_path / "out", tmp_path / "train.spacy", tiny_bert
     )
     trained = spacy.load(tmp_path / "out" / "model-best")
     assert trained.evaluate(make_examples(trained))["ents_f"] == 1.0

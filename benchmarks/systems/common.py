@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
 
 import spacy
+from spacy.pipeline.spancat import spancat_score
 from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Corpus, Example
@@ -152,3 +153,24 @@ def write_result(path: Path, result: Dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2))
     print(f"wrote {path} (peak RSS {result['peak_rss_mib']:,.0f} MiB)", flush=True)
+
+
+def score_spans(
+    gold: Sequence[Doc], predicted: Sequence[Entities], key: str = "sc"
+) -> Dict[str, Any]:
+    """Span P/R/F, overall and per type, exact match on gold tokens, nested spans
+    included: spaCy's spancat scorer on `doc.spans[key]`, so a system outside spaCy
+    gets the numbers `nlp.evaluate` gives a spancat pipeline."""
+    examples = []
+    for doc, spans in zip(gold, predicted):
+        pred = Doc(doc.vocab, words=[token.text for token in doc])
+        pred.spans[key] = [Span(pred, start, end, label=label) for start, end, label in spans]
+        examples.append(Example(pred, doc))
+    scores = spancat_score(examples, spans_key=key)
+    prefix = f"spans_{key}"
+    return {
+        "p": scores[f"{prefix}_p"] or 0.0,
+        "r": scores[f"{prefix}_r"] or 0.0,
+        "f": scores[f"{prefix}_f"] or 0.0,
+        "per_type": dict(sorted((scores[f"{prefix}_per_type"] or {}).items())),
+    }

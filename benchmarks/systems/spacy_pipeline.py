@@ -6,7 +6,7 @@
     python -m benchmarks.systems.spacy_pipeline speed MODEL TEST --json-out F
     python -m benchmarks.systems.spacy_pipeline profile MODEL TEST --json-out F
 
-System 1 is `configs/spanbert_ner.cfg` (this project), system 2 `configs/spacy_ner.cfg`
+System 1 is `configs/spanbert_ner.cfg` (this project), system 2 `benchmarks/configs/spacy_ner.cfg`
 (spaCy's `ner` listening to a stock spacy-transformers encoder): the same script runs
 both, so they are trained and measured the same way. Training runs `spacy train` in
 process with a schedule sized to the epoch budget; the trained pipeline is
@@ -99,7 +99,7 @@ def train(
         "training.eval_frequency": max(1, per_epoch // evals_per_epoch),
         "training.batcher.size": batch_words,
         "training.optimizer.learn_rate.total_steps": steps,
-        "training.optimizer.learn_rate.warmup_steps": max(1, int(warmup_share * steps)),
+        "training.optimizer.learn_rate.warmup_share": warmup_share,
         "corpora.dev.limit": dev_limit,
         "training.logger.@loggers": "spacy.ConsoleLogger.v2",
         "training.logger.output_file": str(log_path),

@@ -1,0 +1,130 @@
+"""What every benchmark driver shares: where things are, how a phase runs, the systems
+and their training recipes (the learning rates tried on dev, and each system's default).
+
+A system is a script with `train`, `evaluate` and `speed` commands
+(`benchmarks/systems/`), run by a Python interpreter: ours for the spaCy and Hugging
+Face systems, the peers' own environment (`make peers`) for SpanMarker and GLiNER,
+whose dependencies never enter this package's.
+"""
+
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+# The configs users start from, then the baselines only benchmarks train.
+CONFIG_DIRS = [ROOT / "configs", ROOT / "benchmarks/configs"]
+PEERS_PYTHON = ROOT / ".venv-peers/bin/python"
+# Each phase runs in its own process: `python -m MODULE COMMAND ...` from ROOT.
+SPACY_SCRIPT = [sys.executable, "-m", "benchmarks.systems.spacy_pipeline"]
+HF_SCRIPT = [sys.executable, "-m", "benchmarks.systems.hf_token_classification"]
+MEMORY_SCRIPT = [sys.executable, "-m", "benchmarks.memory"]
+
+
+def config_path(name: str) -> Path:
+    """configs/NAME.cfg, or the benchmark baseline of that name."""
+    for directory in CONFIG_DIRS:
+        if (directory / f"{name}.cfg").exists():
+            return directory / f"{name}.cfg"
+    raise FileNotFoundError(f"no config {name}.cfg in {[str(d) for d in CONFIG_DIRS]}")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A system's peak learning rates: the encoder's, and the head's where the system
+    trains its head at a rate of its own (`spanbert_ner`)."""
+
+    encoder_lr: float
+    head_lr: Optional[float] = None
+
+    @property
+    def name(self) -> str:
+        head = f" head {self.head_lr:g}" if self.head_lr is not None else ""
+        return f"encoder {self.encoder_lr:g}{head}"
+
+    @property
+    def slug(self) -> str:
+        """The recipe's run folder name."""
+        head = f"-head{self.head_lr:g}" if self.head_lr is not None else ""
+        return f"lr{self.encoder_lr:g}{head}"
+
+    def to_json(self) -> Dict[str, Optional[float]]:
+        return {"encoder_lr": self.encoder_lr, "head_lr": self.head_lr}
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "Recipe":
+        return cls(data["encoder_lr"], data.get("head_lr"))
+
+
+@dataclass(frozen=True)
+class System:
+    """How to run one system's phases, and the recipes tried for it on dev (the
+    first is its default: the quickstart's or the library's own)."""
+
+    script: List[str]
+    grid: List[Recipe]
+    config: Optional[Path] = None
+
+    def train_command(self, train: Path, dev: Path, output: Path, recipe: Recipe) -> List[str]:
+        paths = [str(train), str(dev), str(output)]
+        if self.config is not None:
+            return [*self.script, "train", str(self.config), *paths, *self.rate_args(recipe)]
+        return [*self.script, "train", *paths, *self.rate_args(recipe)]
+
+    def rate_args(self, recipe: Recipe) -> List[str]:
+        if recipe.head_lr is None:
+            return ["--learn-rate", str(recipe.encoder_lr)]
+        # spanbert_ner's config rate is the head's; the encoder's is a share of it.
+        scale = recipe.encoder_lr / recipe.head_lr
+        return [
+            "--learn-rate",
+            str(recipe.head_lr),
+            "--set",
+            f"components.spanbert_ner.encoder_lr_scale={scale:g}",
+        ]
+
+
+ENCODER_RATES = [5e-5, 1e-4, 2e-4]
+SYSTEMS: Dict[str, System] = {
+    "spanbert_ner": System(
+        SPACY_SCRIPT,
+        [Recipe(rate, 1e-3) for rate in ENCODER_RATES],
+        config_path("spanbert_ner"),
+    ),
+    "spacy_ner": System(
+        SPACY_SCRIPT, [Recipe(rate) for rate in ENCODER_RATES], config_path("spacy_ner")
+    ),
+    "hf_token_classification": System(HF_SCRIPT, [Recipe(rate) for rate in ENCODER_RATES]),
+}
+
+
+def run_phase(json_path: Path, command: List[str]) -> Dict[str, Any]:
+    """Run one phase in its own process unless its result is already on disk."""
+    if not json_path.exists():
+        print(f"\n$ {' '.join(command)}", flush=True)
+        start = time.perf_counter()
+        subprocess.run(command + ["--json-out", str(json_path)], check=True, cwd=ROOT)
+        print(f"({time.perf_counter() - start:.0f} s)", flush=True)
+    return json.loads(json_path.read_text())
+
+
+def converted(corpus: str, corpora_dir: Path, work: Path) -> Path:
+    """The corpus converted under WORK/corpus/CORPUS (train.spacy, dev.spacy, test.spacy
+    where the corpus has a test split), once."""
+    out = work / "corpus" / corpus
+    if not (out / "train.spacy").exists() or not (out / "dev.spacy").exists():
+        subprocess.run(
+            [sys.executable, "scripts/convert_corpus.py", corpus, str(corpora_dir), str(out)],
+            check=True,
+            cwd=ROOT,
+        )
+    return out
+
+
+def run_dir(work: Path, corpus: str, seed: int, system: str, recipe: Recipe) -> Path:
+    """Where one training run and its evaluations live."""
+    return work / corpus / f"seed{seed}" / system / recipe.slug
