@@ -47,6 +47,14 @@ def grid_table(corpus: str, runs: Dict[str, List[Dict[str, Any]]], chosen: Dict[
     return lines(rows)
 
 
+def best_recipes(runs: Dict[str, List[Dict[str, Any]]]) -> Dict[str, Dict[str, Any]]:
+    """Each system's recipe with the best dev F (ties: the earlier, i.e. the default)."""
+    return {
+        system: max(results, key=lambda result: result["evaluate"]["dev"]["f"])["recipe"]
+        for system, results in runs.items()
+    }
+
+
 @app.command()
 def main(
     corpora_dir: Path,
@@ -75,10 +83,7 @@ def main(
     }
     chosen_path = work / "chosen.json"
     chosen = json.loads(chosen_path.read_text()) if chosen_path.exists() else {}
-    chosen.setdefault(corpus, {})
-    for system, results in runs.items():
-        best = max(results, key=lambda result: result["evaluate"]["dev"]["f"])
-        chosen[corpus][system] = best["recipe"]
+    chosen.setdefault(corpus, {}).update(best_recipes(runs))
     chosen_path.write_text(json.dumps(chosen, indent=2))
     report = (
         f"{corpus}, {epochs} epoch(s), seed {seed}, encoder {encoder}: the grid on dev\n\n"

@@ -20,19 +20,17 @@ from benchmarks.profiling import (
 from .util import TEXTS
 
 MODULES = [
-    "benchmarks.annotate_engines",
     "benchmarks.compare",
+    "benchmarks.subsets",
+    "benchmarks.suite",
+    "benchmarks.tuning",
     "benchmarks.cpu_inference",
-    "benchmarks.int8_paths",
-    "benchmarks.document_context",
-    "benchmarks.pretraining",
-    "benchmarks.recall_analysis",
-    "benchmarks.training_profile",
     "benchmarks.gpu_check",
     "benchmarks.memory",
     "benchmarks.nested_spans",
-    "benchmarks.score_table",
+    "benchmarks.systems.gliner",
     "benchmarks.systems.hf_token_classification",
+    "benchmarks.systems.span_marker",
     "benchmarks.systems.spacy_pipeline",
 ]
 
@@ -184,24 +182,70 @@ def test_seeds_table_gives_mean_and_half_range_per_system():
     assert table[3].split(" | ")[6] == "45.0 ± 1.0"
 
 
-def test_recall_counts_split_seen_and_unseen_entities_and_reweight_by_type():
+def test_recipes_become_each_systems_own_training_options():
+    from benchmarks.suite import SYSTEMS, Recipe
+
+    ours = SYSTEMS["spanbert_ner"].rate_args(Recipe(1e-4, 1e-3))
+    assert ours == [
+        "--learn-rate",
+        "0.001",
+        "--set",
+        "components.spanbert_ner.encoder_lr_scale=0.1",
+    ]
+    assert SYSTEMS["hf_token_classification"].rate_args(Recipe(2e-4)) == ["--learn-rate", "0.0002"]
+    # Each system's default recipe comes first; run folders tell recipes apart.
+    assert SYSTEMS["spanbert_ner"].grid[0] == Recipe(5e-5, 1e-3)
+    slugs = [recipe.slug for system in SYSTEMS.values() for recipe in system.grid]
+    assert len(set(slugs)) == len(
+        {(r.encoder_lr, r.head_lr) for s in SYSTEMS.values() for r in s.grid}
+    )
+    assert Recipe.from_json(Recipe(1e-4, 1e-3).to_json()) == Recipe(1e-4, 1e-3)
+
+
+def test_tuning_chooses_by_dev_f_never_test():
+    from benchmarks.tuning import best_recipes
+
+    def run(lr: float, dev_f: float, test_f: float) -> Dict[str, Any]:
+        scores = {"dev": {"f": dev_f}, "test": {"f": test_f}}
+        return {"recipe": {"encoder_lr": lr, "head_lr": None}, "evaluate": scores}
+
+    runs = {"hf": [run(5e-5, 0.80, 0.90), run(1e-4, 0.82, 0.70), run(2e-4, 0.82, 0.95)]}
+    assert best_recipes(runs) == {"hf": {"encoder_lr": 1e-4, "head_lr": None}}
+
+
+def test_subsets_keep_whole_documents():
     import spacy
     from spacy.tokens import Doc
 
-    from benchmarks.recall_analysis import SEEN, UNSEEN, recall_counts, reweighted_recall
+    from benchmarks.subsets import whole_documents
 
     vocab = spacy.blank("en").vocab
-    doc = Doc(
-        vocab, words=["Ann", "met", "Bob", "in", "Rome"], ents=["B-PER", "O", "B-PER", "O", "B-LOC"]
-    )
-    # Ann is found, Bob is missed, Rome is found with the wrong label.
-    counts = recall_counts([doc], [[(0, 1, "PER"), (4, 5, "ORG")]], seen={"ann", "rome"})
-    assert counts["all"] == [1, 3]
-    assert counts[SEEN] == [1, 2] and counts[UNSEEN] == [0, 1]
-    assert counts["type:PER"] == [1, 2] and counts["type:LOC"] == [0, 1]
-    # PER recall 0.5, LOC 0.0; a mix of 3 PER to 1 LOC weighs them 3:1.
-    mix = {"type:PER": [0, 3], "type:LOC": [0, 1]}
-    assert reweighted_recall(counts, mix) == pytest.approx(0.375)
+    docs = [Doc(vocab, words=["a"]) for _ in range(10)]
+    for i, doc in enumerate(docs):
+        doc.user_data["document"] = i // 4  # documents of 4, 4 and 2 sentences
+    assert len(whole_documents(docs, 5)) == 8
+    assert len(whole_documents(docs, 4)) == 4
+    assert len(whole_documents(docs, 0)) == 10
+    for doc in docs:
+        doc.user_data["document"] = 0  # one document (WNUT-17): cut at the count
+    assert len(whole_documents(docs, 5)) == 5
+
+
+def test_span_marker_context_columns_number_sentences_within_documents():
+    import spacy
+    from spacy.tokens import Doc
+
+    from benchmarks.systems.span_marker import columns, iob2_tags, positions
+
+    vocab = spacy.blank("en").vocab
+    docs = [Doc(vocab, words=["a", "b"]) for _ in range(5)]
+    for doc, document in zip(docs, ["x", "x", "y", "y", "y"]):
+        doc.user_data["document"] = document
+    assert positions(docs) == [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2)]
+    data = columns([["a"]] * 5, positions(docs))
+    assert data["document_id"] == [0, 0, 1, 1, 1] and data["sentence_id"] == [0, 1, 0, 1, 2]
+    assert "document_id" not in columns([["a"]], None)
+    assert iob2_tags(["A", "B", "c"], [(0, 2, "ORG")]) == ["B-ORG", "I-ORG", "O"]
 
 
 @pytest.mark.parametrize("chunk_settings", [{}, {"max_tokens": 1, "context": 4}])

@@ -7,9 +7,10 @@
     .venv-peers/bin/python -m benchmarks.systems.gliner speed MODEL TEST --json-out F [--limit N]
 
 gliner lives in the peers' environment (`make peers`), not in this package's, so it
-and torch are imported inside the commands: importing this module needs neither.
+(and transformers) is imported inside the commands: this module imports without it.
 Every model is a local directory and nothing is fetched (`HF_HUB_OFFLINE`,
-`local_files_only`).
+`local_files_only`); the trained model's directory holds its encoder's config, its
+tokenizer and `labels.json`, and loads without the encoder's directory.
 
 The architecture is GLiNER's default, the original one: the uni-encoder span model
 (`span_mode="markerV0"`, gliner's `UniEncoderSpanGLiNER`). The entity types are put
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
 app = typer.Typer(add_completion=False)
 
 LABELS_FILE = "labels.json"
+THRESHOLD = 0.5  # gliner's default: a span gets a type whose score is above it
 
 
 class Spans(str, Enum):
@@ -103,15 +105,15 @@ def model_annotator(
         model.eval()
         results: List[Entities] = []
         for i in range(0, len(sentences), batch_size):
-            words = sentences[i : i + batch_size]
-            batch = model.collate_batch(model.prepare_base_input(words), labels, collator)
+            chunk = sentences[i : i + batch_size]
+            batch = model.collate_batch(model.prepare_base_input(chunk), labels, collator)
             output = model.run_batch(batch, threshold=threshold)
             decoded = model.decode_batch(
                 output, batch, threshold=threshold, flat_ner=spans is Spans.ents
             )
             results.extend(
                 [(s.start, s.end + 1, s.entity_type) for s in found if s.end < len(sentence)]
-                for sentence, found in zip(words, decoded)
+                for sentence, found in zip(chunk, decoded)
             )
         return results
 
@@ -197,7 +199,7 @@ def train(
     class DevCurve(TrainerCallback):
         def on_epoch_end(self, args, state, control, **kwargs) -> None:
             nonlocal dev_seconds
-            annotate = model_annotator(model, labels, spans, threshold=0.5)
+            annotate = model_annotator(model, labels, spans, THRESHOLD)
             seconds, predicted = timed_annotate(annotate, dev_words, 32, bucketed=True)
             dev_seconds += seconds
             f = score(dev_docs, predicted, spans)["f"]
@@ -250,7 +252,7 @@ def evaluate(
     spans: Spans = typer.Option(
         Spans.ents, help="ents: doc.ents, flat; sc: doc.spans['sc'], nested"
     ),
-    threshold: float = 0.5,
+    threshold: float = THRESHOLD,
     batch_size: int = 8,
     threads: int = 2,
     json_out: Path = typer.Option(...),
@@ -286,7 +288,7 @@ def speed(
     if limit:
         sentences = sentences[:limit]
     rows = speed_table(
-        model_annotator(model, labels, spans, 0.5), sentences, batch_sizes, batch1_limit
+        model_annotator(model, labels, spans, THRESHOLD), sentences, batch_sizes, batch1_limit
     )
     write_result(
         json_out, {"model": model_path, "spans": spans.value, "threads": threads, "rows": rows}
