@@ -1,19 +1,21 @@
-"""Run the three NER systems side by side and print the comparison as Markdown tables.
+"""Run the NER systems side by side and print the comparison as Markdown tables.
 
     python -m benchmarks.compare CORPORA_DIR [--corpora conll2003 --corpora wnut17]
         [--epochs conll2003=1 --epochs wnut17=3] [--seeds 0] [--systems spanbert_ner ...]
-        [--no-speed]
-        [--work benchmarks/runs/compare]
+        [--recipes WORK/chosen.json] [--no-speed] [--work benchmarks/runs/compare]
 
-CORPORA_DIR holds the raw corpora (`conll2003/`, `wnut17/`; e.g. ../shared/corpora or
-the project's assets/). Systems, all on the same encoder (`--encoder`):
-1. `spanbert_ner` (configs/spanbert_ner.cfg), 2. spaCy's transformer + `ner`
-(benchmarks/configs/spacy_ner.cfg), 3. Hugging Face token classification. Each phase (train,
-evaluate, speed, profile, long documents) runs in its own process, one after another,
-and leaves a JSON file under WORK; a phase whose JSON exists is not run again, so an
-interrupted run resumes where it stopped. `--no-speed` trains and scores only (training
-time and memory side by side). The tables go to stdout and WORK/results.md, everything
-measured to WORK/results.json. `spanbert_ner` is scored twice: at its config's
+CORPORA_DIR holds the raw corpora (`conll2003/`, `wnut17/`; e.g. the project's assets/);
+a corpus already converted under WORK/corpus/NAME (such as a subset written by
+`benchmarks.subsets`) is used as it is. Systems (`benchmarks.suite`), all on the same
+encoder (`--encoder`): `spanbert_ner` (configs/spanbert_ner.cfg), spaCy's transformer +
+`ner` (benchmarks/configs/spacy_ner.cfg), Hugging Face token classification, and the
+span-based peers SpanMarker and GLiNER (in their own environment, `make peers`). Each
+trains with its default learning rates, or those `benchmarks.tuning` chose on dev
+(`--recipes`). Each phase (train, evaluate, speed, profile, long documents) runs in its
+own process, one after another, and leaves a JSON file under WORK; a phase whose JSON
+exists is not run again, so an interrupted run resumes where it stopped. `--no-speed`
+trains and scores only. The tables go to stdout and WORK/results.md, everything measured
+to WORK/results.json. `spanbert_ner` is scored twice: at its config's
 `entity_threshold`, and at the one with the best F on dev (as the project's `evaluate`
 step advises); the summary over seeds keeps the two apart.
 """
@@ -27,7 +29,18 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import typer
 
-from .suite import MEMORY_SCRIPT, ROOT, SYSTEMS, Recipe, converted, run_dir, run_phase
+from .suite import (
+    ENCODER,
+    FULL_CORPUS_SYSTEMS,
+    MEMORY_SCRIPT,
+    ROOT,
+    SYSTEMS,
+    THREADS,
+    Recipe,
+    converted,
+    run_dir,
+    run_phase,
+)
 from .tables import header, lines, mean_spread, publish, row
 
 PACKAGES = ["spacy", "spacy-transformers", "transformers", "torch", "thinc"]
@@ -277,13 +290,13 @@ def main(
     corpora_dir: Path,
     corpora: List[str] = typer.Option(["conll2003", "wnut17"]),
     systems: List[str] = typer.Option(
-        list(SYSTEMS), help="Which systems, of " + ", ".join(SYSTEMS)
+        FULL_CORPUS_SYSTEMS, help="Which systems, of " + ", ".join(SYSTEMS)
     ),
     epochs: List[str] = typer.Option(
         ["conll2003=1", "wnut17=3"], help="Training epochs per corpus, the same for every system"
     ),
     seeds: List[int] = typer.Option([0]),
-    encoder: str = "assets/encoders/minilm",
+    encoder: str = ENCODER,
     speed_corpus: str = "conll2003",
     batch1_limit: int = 1000,
     long_doc_sizes: List[int] = typer.Option([1000, 10000, 100000]),
@@ -311,7 +324,7 @@ def main(
         "machine": {
             "platform": platform.platform(),
             "processor": platform.processor(),
-            "torch_threads": 2,
+            "torch_threads": THREADS,
         },
         "versions": {
             "python": platform.python_version(),
@@ -346,7 +359,7 @@ def main(
         measure_long_docs(results, speed_corpus, seeds[0], long_doc_sizes, work)
     results["driver_seconds_this_invocation"] = time.perf_counter() - start
     sections = [
-        f"Encoder {encoder}, epochs {budget}, seeds {seeds}, torch threads 2, "
+        f"Encoder {encoder}, epochs {budget}, seeds {seeds}, torch threads {THREADS}, "
         f"{results['versions']}",
         "## Accuracy (entity exact match)",
         accuracy_table(results),

@@ -34,6 +34,7 @@ import torch
 import typer
 
 from .memory import peak_rss_mib
+from .suite import THREADS
 from .systems.common import read_docs, sentence_words
 from .tables import header, lines, publish, row
 
@@ -113,7 +114,7 @@ def one_pass(
     test_path: Path,
     batch_size: int = typer.Option(...),
     batch1_limit: int = 1000,
-    threads: int = 2,
+    threads: int = THREADS,
     json_out: Path = typer.Option(...),
 ) -> None:
     """One timed pass of one system at one batch size, in this process."""
@@ -163,7 +164,7 @@ def run(
     batch_sizes: List[int] = typer.Option([1, 32, 128]),
     passes: int = 3,
     batch1_limit: int = 1000,
-    threads: int = 2,
+    threads: int = THREADS,
     work: Path = ROOT / "benchmarks/runs/cpu_inference",
 ) -> None:
     """Every system at every batch size, `passes` times, each in its own process."""

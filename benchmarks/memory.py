@@ -27,6 +27,7 @@ import typer
 from spacy.language import Language
 from spacy.util import registry
 
+from .suite import THREADS
 from .tables import header
 
 app = typer.Typer(add_completion=False)
@@ -116,7 +117,7 @@ def text_of(n_tokens: int, nlp: spacy.Language) -> str:
 
 
 @app.command("one-doc", hidden=True)
-def one_doc(model: str, n_tokens: int, threads: int = 2) -> None:
+def one_doc(model: str, n_tokens: int, threads: int = THREADS) -> None:
     torch.set_num_threads(threads)
     nlp = spacy.load(model)
     nlp("Warm up the pipeline once.")
@@ -144,7 +145,7 @@ def one_doc(model: str, n_tokens: int, threads: int = 2) -> None:
 def long_docs(
     model: str,
     sizes: List[int] = typer.Option([1000, 10000, 100000]),
-    threads: int = 2,
+    threads: int = THREADS,
     json_out: Optional[Path] = typer.Option(None, help="Also write the rows here, as JSON"),
 ) -> None:
     """One document of each size, each in its own process."""
@@ -178,7 +179,7 @@ def long_docs(
 
 @app.command()
 def leak(
-    model: str, passes: int = 10, docs: int = 1000, threads: int = 2, batch_size: int = 64
+    model: str, passes: int = 10, docs: int = 1000, threads: int = THREADS, batch_size: int = 64
 ) -> None:
     """RSS after each of `passes` runs of nlp.pipe over the same docs."""
     torch.set_num_threads(threads)

@@ -35,7 +35,7 @@ import typer
 from spacy.cli.train import train as spacy_train
 from spacy.training import Corpus
 
-from .suite import ROOT, config_path, converted, run_phase
+from .suite import ENCODER, ROOT, THREADS, config_path, converted, run_phase
 from .tables import header, mean_spread, publish, row
 
 app = typer.Typer(add_completion=False)
@@ -64,9 +64,9 @@ def train_phase(
     output: Path,
     steps: int = 600,
     seed: int = 0,
-    encoder: str = "assets/encoders/minilm",
+    encoder: str = ENCODER,
     overrides: str = "{}",
-    threads: int = 2,
+    threads: int = THREADS,
     json_out: Path = typer.Option(...),
 ) -> None:
     """Train, then score the last model on the held-out docs and time it there."""
@@ -153,7 +153,7 @@ def main(
     steps: int = 600,
     seeds: List[int] = typer.Option([0, 1]),
     rows: List[str] = typer.Option(list(ROWS)),
-    encoder: str = "assets/encoders/minilm",
+    encoder: str = ENCODER,
     work: Path = ROOT / "benchmarks/runs/nested_spans",
 ) -> None:
     data = converted("genia_nested", corpora_dir, work)

@@ -19,10 +19,16 @@ ROOT = Path(__file__).resolve().parent.parent
 # The configs users start from, then the baselines only benchmarks train.
 CONFIG_DIRS = [ROOT / "configs", ROOT / "benchmarks/configs"]
 PEERS_PYTHON = ROOT / ".venv-peers/bin/python"
+# The encoder every system trains from (the project's `encoder` step puts it there),
+# and torch's threads in every process: the same for all systems.
+ENCODER = "assets/encoders/minilm"
+THREADS = 2
 # Each phase runs in its own process: `python -m MODULE COMMAND ...` from ROOT.
 SPACY_SCRIPT = [sys.executable, "-m", "benchmarks.systems.spacy_pipeline"]
 HF_SCRIPT = [sys.executable, "-m", "benchmarks.systems.hf_token_classification"]
 MEMORY_SCRIPT = [sys.executable, "-m", "benchmarks.memory"]
+SPAN_MARKER_SCRIPT = [str(PEERS_PYTHON), "-m", "benchmarks.systems.span_marker"]
+GLINER_SCRIPT = [str(PEERS_PYTHON), "-m", "benchmarks.systems.gliner"]
 
 
 def config_path(name: str) -> Path:
@@ -78,6 +84,13 @@ class System:
     def rate_args(self, recipe: Recipe) -> List[str]:
         if recipe.head_lr is None:
             return ["--learn-rate", str(recipe.encoder_lr)]
+        if self.config is None:
+            return [
+                "--learn-rate",
+                str(recipe.encoder_lr),
+                "--head-learn-rate",
+                str(recipe.head_lr),
+            ]
         # spanbert_ner's config rate is the head's; the encoder's is a share of it.
         scale = recipe.encoder_lr / recipe.head_lr
         return [
@@ -99,7 +112,16 @@ SYSTEMS: Dict[str, System] = {
         SPACY_SCRIPT, [Recipe(rate) for rate in ENCODER_RATES], config_path("spacy_ner")
     ),
     "hf_token_classification": System(HF_SCRIPT, [Recipe(rate) for rate in ENCODER_RATES]),
+    "span_marker": System(SPAN_MARKER_SCRIPT, [Recipe(rate) for rate in ENCODER_RATES]),
+    # GLiNER's released models train the layers above the encoder at 5x its rate.
+    "gliner": System(GLINER_SCRIPT, [Recipe(rate, 5 * rate) for rate in ENCODER_RATES]),
 }
+
+
+# The systems that train on full CoNLL-2003 within a session here; SpanMarker (marker
+# tokens for every candidate: inputs of model + 2 x marker length) and GLiNER run on the
+# fixed subsets of benchmarks.subsets.
+FULL_CORPUS_SYSTEMS = ["spanbert_ner", "spacy_ner", "hf_token_classification"]
 
 
 def run_phase(json_path: Path, command: List[str]) -> Dict[str, Any]:

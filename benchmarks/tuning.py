@@ -18,7 +18,7 @@ from typing import Any, Dict, List
 import typer
 
 from .compare import train_and_evaluate
-from .suite import ROOT, SYSTEMS, Recipe, converted, run_dir
+from .suite import ENCODER, FULL_CORPUS_SYSTEMS, ROOT, SYSTEMS, Recipe, converted, run_dir
 from .tables import header, lines, row
 
 app = typer.Typer(add_completion=False)
@@ -61,8 +61,8 @@ def main(
     corpus: str = typer.Option(...),
     epochs: int = typer.Option(...),
     seed: int = 0,
-    systems: List[str] = typer.Option(list(SYSTEMS)),
-    encoder: str = "assets/encoders/minilm",
+    systems: List[str] = typer.Option(FULL_CORPUS_SYSTEMS),
+    encoder: str = ENCODER,
     work: Path = ROOT / "benchmarks/runs/compare",
 ) -> None:
     data = converted(corpus, corpora_dir, work)

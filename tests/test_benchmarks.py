@@ -193,6 +193,8 @@ def test_recipes_become_each_systems_own_training_options():
         "components.spanbert_ner.encoder_lr_scale=0.1",
     ]
     assert SYSTEMS["hf_token_classification"].rate_args(Recipe(2e-4)) == ["--learn-rate", "0.0002"]
+    gliner = SYSTEMS["gliner"].rate_args(Recipe(1e-4, 5e-4))
+    assert gliner == ["--learn-rate", "0.0001", "--head-learn-rate", "0.0005"]
     # Each system's default recipe comes first; run folders tell recipes apart.
     assert SYSTEMS["spanbert_ner"].grid[0] == Recipe(5e-5, 1e-3)
     slugs = [recipe.slug for system in SYSTEMS.values() for recipe in system.grid]

@@ -8,6 +8,7 @@ Markers after a fence's language opt a block out, and should stay rare:
 configs/ are tested in test_configs.py.
 """
 
+import re
 from pathlib import Path
 from typing import List
 
@@ -234,3 +235,14 @@ def test_python_runs_with_the_tiny_encoder(tiny_bert: Path):
     with pytest.raises(ZeroDivisionError) as error:
         run_python_block(_one(markdown), tiny_bert)
     assert error.traceback[-1].lineno + 1 == 8
+
+
+def test_readme_results_figures_are_in_results_md():
+    """Every measured figure of the README's results summary (decimals and thousands)
+    is one that benchmarks/RESULTS.md records, so the summary can't drift from it."""
+    readme = (ROOT / "README.md").read_text()
+    summary = readme.split("## Results", 1)[1].split("\n## ", 1)[0]
+    results = (ROOT / "benchmarks" / "RESULTS.md").read_text()
+    figures = set(re.findall(r"\d+\.\d+|\d{1,3}(?:,\d{3})+", summary))
+    assert len(figures) > 10
+    assert sorted(f for f in figures if f not in results) == []

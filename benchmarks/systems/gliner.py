@@ -47,6 +47,7 @@ import torch
 import typer
 from spacy.tokens import Doc
 
+from ..suite import ENCODER, THREADS
 from .common import (
     Annotate,
     Entities,
@@ -136,7 +137,7 @@ def train(
     train_path: Path,
     dev_path: Path,
     output: Path,
-    encoder: str = "assets/encoders/minilm",
+    encoder: str = ENCODER,
     epochs: int = 1,
     batch_size: int = 8,
     learn_rate: float = typer.Option(1e-5, help="Peak rate of the encoder"),
@@ -148,7 +149,7 @@ def train(
     max_width: int = typer.Option(12, help="Longest span in words (gliner's default)"),
     seed: int = 0,
     dev_limit: int = typer.Option(1000, help="Dev sentences scored during training"),
-    threads: int = 2,
+    threads: int = THREADS,
     json_out: Path = typer.Option(...),
 ) -> None:
     """Train for whole epochs; score the dev sentences at the end of each."""
@@ -254,7 +255,7 @@ def evaluate(
     ),
     threshold: float = THRESHOLD,
     batch_size: int = 8,
-    threads: int = 2,
+    threads: int = THREADS,
     json_out: Path = typer.Option(...),
 ) -> None:
     """P/R/F on dev (and test), per type, annotated length-bucketed."""
@@ -279,7 +280,7 @@ def speed(
     batch1_limit: int = 1000,
     limit: int = typer.Option(0, help="Time only the first N sentences (0: all); for smoke runs"),
     spans: Spans = typer.Option(Spans.ents, help="ents: flat decoding; sc: nested"),
-    threads: int = 2,
+    threads: int = THREADS,
     json_out: Path = typer.Option(...),
 ) -> None:
     """Words/s on TEST's gold words at each batch size, file order and bucketed."""

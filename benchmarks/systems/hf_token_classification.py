@@ -31,6 +31,7 @@ from transformers import (
     pipeline,
 )
 
+from ..suite import ENCODER, THREADS
 from .common import (
     Entities,
     doc_entities,
@@ -156,7 +157,7 @@ def train(
     train_path: Path,
     dev_path: Path,
     output: Path,
-    encoder: str = "assets/encoders/minilm",
+    encoder: str = ENCODER,
     epochs: int = 1,
     batch_size: int = 32,
     learn_rate: float = 5e-5,
@@ -165,7 +166,7 @@ def train(
     seed: int = 0,
     dev_limit: int = typer.Option(1000, help="Dev sentences scored during training"),
     evals_per_epoch: int = 2,
-    threads: int = 2,
+    threads: int = THREADS,
     json_out: Path = typer.Option(...),
 ) -> None:
     torch.set_num_threads(threads)
@@ -270,7 +271,7 @@ def evaluate(
     dev_path: Path,
     test_path: Path,
     batch_size: int = 64,
-    threads: int = 2,
+    threads: int = THREADS,
     json_out: Path = typer.Option(...),
 ) -> None:
     torch.set_num_threads(threads)
@@ -290,7 +291,7 @@ def speed(
     path: str = typer.Option(
         "model", help="'model' (forward + decoding) or 'pipeline' (transformers.pipeline)"
     ),
-    threads: int = 2,
+    threads: int = THREADS,
     json_out: Path = typer.Option(...),
 ) -> None:
     torch.set_num_threads(threads)

@@ -32,6 +32,7 @@ from spacy_spanbert.span_pipe.thresholds import threshold_grid, threshold_scores
 
 from ..memory import memory_by_epoch
 from ..profiling import group_shares, seconds_by_module
+from ..suite import ENCODER, THREADS
 from .common import (
     Entities,
     batches_per_epoch,
@@ -62,7 +63,7 @@ def train(
     train_path: Path,
     dev_path: Path,
     output: Path,
-    encoder: str = "assets/encoders/minilm",
+    encoder: str = ENCODER,
     epochs: int = 1,
     batch_words: int = 500,
     learn_rate: float = typer.Option(0.0, help="Peak rate; 0 keeps the config's"),
@@ -70,7 +71,7 @@ def train(
     seed: int = 0,
     dev_limit: int = typer.Option(1000, help="Dev sentences scored during training"),
     evals_per_epoch: int = 2,
-    threads: int = 2,
+    threads: int = THREADS,
     overrides: List[str] = typer.Option(
         [], "--set", help="More config overrides, as key=JSON value"
     ),
@@ -155,7 +156,7 @@ def evaluate(
     dev_path: Path,
     test_path: Path,
     batch_size: int = 64,
-    threads: int = 2,
+    threads: int = THREADS,
     entity_threshold_from_dev: bool = typer.Option(
         False, help="spanbert_ner: set entity_threshold to the best on DEV first"
     ),
@@ -194,7 +195,7 @@ def speed(
     test_path: Path,
     batch_sizes: List[int] = typer.Option([1, 32, 128]),
     batch1_limit: int = 1000,
-    threads: int = 2,
+    threads: int = THREADS,
     json_out: Path = typer.Option(...),
 ) -> None:
     """Inference words/s over the test sentences (gold tokens) at each batch size."""
@@ -211,7 +212,7 @@ def profile(
     test_path: Path,
     batch_size: int = 32,
     limit: int = 1000,
-    threads: int = 2,
+    threads: int = THREADS,
     texts: bool = typer.Option(
         False, help="Give the sentences as text in file order (the pipeline tokenizes)"
     ),

@@ -30,6 +30,7 @@ import spacy
 import typer
 from spacy.tokens import Doc
 
+from ..suite import ENCODER, THREADS
 from .common import (
     Entities,
     doc_entities,
@@ -118,7 +119,7 @@ def train(
     train_path: Path,
     dev_path: Path,
     output: Path,
-    encoder: str = "assets/encoders/minilm",
+    encoder: str = ENCODER,
     epochs: int = 1,
     batch_size: int = 16,
     learn_rate: float = 5e-5,
@@ -130,7 +131,7 @@ def train(
     context: bool = typer.Option(False, help="Read each sentence in its document"),
     seed: int = 0,
     dev_limit: int = typer.Option(300, help="Dev sentences scored after each epoch"),
-    threads: int = 2,
+    threads: int = THREADS,
     json_out: Path = typer.Option(...),
 ) -> None:
     import torch
@@ -229,7 +230,7 @@ def evaluate(
     dev_path: Path,
     test_path: Path,
     batch_size: int = 32,
-    threads: int = 2,
+    threads: int = THREADS,
     json_out: Path = typer.Option(...),
 ) -> None:
     """Entity P/R/F on dev and test against every gold entity."""
@@ -248,7 +249,7 @@ def speed(
     test_path: Path,
     batch_sizes: List[int] = typer.Option([32]),
     batch1_limit: int = 1000,
-    threads: int = 2,
+    threads: int = THREADS,
     json_out: Path = typer.Option(...),
 ) -> None:
     """Words/s over the test sentences on the gold words, as the suite times every
