@@ -35,7 +35,15 @@ import typer
 from spacy.cli.train import train as spacy_train
 from spacy.training import Corpus
 
-from .suite import ENCODER, ROOT, THREADS, config_path, converted, run_phase
+from .suite import (
+    ENCODER,
+    ROOT,
+    THREADS,
+    config_path,
+    converted,
+    run_phase,
+    spacy_training_overrides,
+)
 from .tables import header, mean_spread, publish, row
 
 app = typer.Typer(add_completion=False)
@@ -72,15 +80,11 @@ def train_phase(
     """Train, then score the last model on the held-out docs and time it there."""
     torch.set_num_threads(threads)
     settings: Dict[str, Any] = {
-        "paths.train": str(train_path),
-        "paths.dev": str(heldout_path),
-        "paths.encoder": encoder,
-        "system.seed": seed,
+        **spacy_training_overrides(
+            train_path, heldout_path, encoder, seed, steps, output / "train_log.jsonl"
+        ),
         "training.max_steps": steps,
-        "training.optimizer.learn_rate.total_steps": steps,
         "training.eval_frequency": max(1, steps // 6),
-        "training.logger.@loggers": "spacy.ConsoleLogger.v2",
-        "training.logger.output_file": str(output / "train_log.jsonl"),
         **json.loads(overrides),
     }
     start = time.perf_counter()

@@ -124,6 +124,23 @@ SYSTEMS: Dict[str, System] = {
 FULL_CORPUS_SYSTEMS = ["spanbert_ner", "spacy_ner", "hf_token_classification"]
 
 
+def spacy_training_overrides(
+    train: Path, dev: Path, encoder: str, seed: int, steps: int, log_path: Path
+) -> Dict[str, Any]:
+    """What every benchmark's `spacy train` run is given: its data, encoder and seed, a
+    learning-rate schedule over exactly `steps` updates, and spaCy's log as JSON lines
+    (the dev curve is read from it)."""
+    return {
+        "paths.train": str(train),
+        "paths.dev": str(dev),
+        "paths.encoder": encoder,
+        "system.seed": seed,
+        "training.optimizer.learn_rate.total_steps": steps,
+        "training.logger.@loggers": "spacy.ConsoleLogger.v2",
+        "training.logger.output_file": str(log_path),
+    }
+
+
 def run_phase(json_path: Path, command: List[str]) -> Dict[str, Any]:
     """Run one phase in its own process unless its result is already on disk."""
     if not json_path.exists():

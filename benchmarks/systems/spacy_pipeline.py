@@ -32,7 +32,7 @@ from spacy_spanbert.span_pipe.thresholds import threshold_grid, threshold_scores
 
 from ..memory import memory_by_epoch
 from ..profiling import group_shares, seconds_by_module
-from ..suite import ENCODER, THREADS
+from ..suite import ENCODER, THREADS, spacy_training_overrides
 from .common import (
     Entities,
     batches_per_epoch,
@@ -91,19 +91,13 @@ def train(
     memory_log = output / "memory_log.jsonl"
     memory_log.unlink(missing_ok=True)
     settings: Dict[str, object] = {
-        "paths.train": str(train_path),
-        "paths.dev": str(dev_path),
-        "paths.encoder": encoder,
-        "system.seed": seed,
+        **spacy_training_overrides(train_path, dev_path, encoder, seed, steps, log_path),
         "training.max_epochs": epochs,
         "training.max_steps": 0,
         "training.eval_frequency": max(1, per_epoch // evals_per_epoch),
         "training.batcher.size": batch_words,
-        "training.optimizer.learn_rate.total_steps": steps,
         "training.optimizer.learn_rate.warmup_share": warmup_share,
         "corpora.dev.limit": dev_limit,
-        "training.logger.@loggers": "spacy.ConsoleLogger.v2",
-        "training.logger.output_file": str(log_path),
         "training.before_update": {
             "@callbacks": "benchmarks.memory_per_update.v1",
             "path": str(memory_log),
