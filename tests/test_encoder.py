@@ -15,7 +15,7 @@ import torch
 from spacy.tokens import Doc
 from spacy.util import registry
 from spacy_transformers.layers.transformer_model import forward as transformer_forward
-from thinc.api import Adam, PyTorchShim
+from thinc.api import Adam, ArgsKwargs, PyTorchShim
 from transformers import BertTokenizerFast
 
 from spacy_spanbert.encoder import SpanBertTransformerModel
@@ -296,3 +296,26 @@ def test_update_in_place_gives_thincs_weights(tiny_bert):
     for (name, ours_p), (_, thincs_p) in pairs:
         torch.testing.assert_close(ours_p, thincs_p, rtol=0, atol=0, msg=name)
         assert not ours_p.grad.any()
+
+
+@pytest.mark.issue(29)
+def test_predict_switches_modes_only_between_training_and_prediction(tiny_bert):
+    """thinc's predict walks every module twice per call (eval, then train); ours leaves
+    the encoder in eval mode between predictions, drops no units there (the same output
+    as thinc's predict) and trains with dropout again after an update."""
+    nlp, examples, optimizer, shim = _encoder_shim(tiny_bert)
+    model = shim._model
+    nlp.update(examples, sgd=optimizer)
+    assert model.training
+    docs = [eg.predicted for eg in examples]
+    first = [doc.ents for doc in nlp.pipe([doc.text for doc in docs])]
+    assert not model.training
+    calls = []
+    model.register_forward_pre_hook(lambda module, args: calls.append(module.training))
+    again = [doc.ents for doc in nlp.pipe([doc.text for doc in docs])]
+    assert calls and not any(calls) and [list(e) for e in again] == [list(e) for e in first]
+    inputs = ArgsKwargs(args=(), kwargs={"input_ids": torch.tensor([[2, 5, 6, 3]])})
+    thincs = PyTorchShim.predict(shim, inputs)["last_hidden_state"]
+    torch.testing.assert_close(shim.predict(inputs)["last_hidden_state"], thincs)
+    nlp.update(examples, sgd=optimizer)
+    assert model.training and calls[-1] is True
