@@ -17,15 +17,11 @@ from typing import Any, Dict, List
 
 import typer
 
-from .compare import train_and_evaluate
+from .compare import pct, train_and_evaluate
 from .suite import ENCODER, FULL_CORPUS_SYSTEMS, ROOT, SYSTEMS, Recipe, converted, run_dir
 from .tables import header, lines, row
 
 app = typer.Typer(add_completion=False)
-
-
-def pct(x: float) -> str:
-    return f"{100 * x:.1f}"
 
 
 def grid_table(corpus: str, runs: Dict[str, List[Dict[str, Any]]], chosen: Dict[str, Any]) -> str:

@@ -237,7 +237,8 @@ def test_span_marker_context_columns_number_sentences_within_documents():
     import spacy
     from spacy.tokens import Doc
 
-    from benchmarks.systems.span_marker import columns, iob2_tags, positions
+    from benchmarks.systems.common import iob2_labels, iob2_tags
+    from benchmarks.systems.span_marker import columns, positions
 
     vocab = spacy.blank("en").vocab
     docs = [Doc(vocab, words=["a", "b"]) for _ in range(5)]
@@ -248,6 +249,9 @@ def test_span_marker_context_columns_number_sentences_within_documents():
     assert data["document_id"] == [0, 0, 1, 1, 1] and data["sentence_id"] == [0, 1, 0, 1, 2]
     assert "document_id" not in columns([["a"]], None)
     assert iob2_tags(["A", "B", "c"], [(0, 2, "ORG")]) == ["B-ORG", "I-ORG", "O"]
+    docs[0].ents = [docs[0].char_span(0, 1, label="PER")]
+    docs[1].ents = [docs[1].char_span(0, 1, label="LOC")]
+    assert iob2_labels(docs) == ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
 
 
 @pytest.mark.parametrize("chunk_settings", [{}, {"max_tokens": 1, "context": 4}])

@@ -40,6 +40,22 @@ def sentence_words(docs: Sequence[Doc]) -> List[List[str]]:
     return [[token.text for token in doc] for doc in docs]
 
 
+def iob2_labels(docs: Sequence[Doc]) -> List[str]:
+    """ "O" and a B- and I- tag per entity label of the docs: the tag set of the
+    token-tagging systems (HF token classification, SpanMarker's input)."""
+    labels = sorted({ent.label_ for doc in docs for ent in doc.ents})
+    return ["O"] + [f"{prefix}-{label}" for label in labels for prefix in "BI"]
+
+
+def iob2_tags(words: Sequence[str], entities: Entities) -> List[str]:
+    tags = ["O"] * len(words)
+    for start, end, label in entities:
+        tags[start] = f"B-{label}"
+        for i in range(start + 1, end):
+            tags[i] = f"I-{label}"
+    return tags
+
+
 def unannotated_copy(gold: Doc) -> Doc:
     """The gold doc's words, and its sentence starts where it has them: what a system
     is given to annotate."""

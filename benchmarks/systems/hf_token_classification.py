@@ -35,6 +35,8 @@ from ..suite import ENCODER, THREADS
 from .common import (
     Entities,
     doc_entities,
+    iob2_labels,
+    iob2_tags,
     read_docs,
     score_entities,
     score_splits,
@@ -47,15 +49,6 @@ from .common import (
 app = typer.Typer(add_completion=False)
 
 IGNORED = -100
-
-
-def iob2_tags(words: Sequence[str], entities: Entities) -> List[str]:
-    tags = ["O"] * len(words)
-    for start, end, label in entities:
-        tags[start] = f"B-{label}"
-        for i in range(start + 1, end):
-            tags[i] = f"I-{label}"
-    return tags
 
 
 def tags_to_entities(tags: Sequence[str]) -> Entities:
@@ -175,11 +168,7 @@ def train(
     vocab = spacy.blank("en").vocab
     train_docs = read_docs(train_path, vocab)
     dev_docs = read_docs(dev_path, vocab)[:dev_limit]
-    labels = ["O"] + [
-        f"{prefix}-{label}"
-        for label in sorted({e.label_ for d in train_docs for e in d.ents})
-        for prefix in "BI"
-    ]
+    labels = iob2_labels(train_docs)
     label_ids = {label: i for i, label in enumerate(labels)}
     tokenizer = AutoTokenizer.from_pretrained(encoder)
     model = AutoModelForTokenClassification.from_pretrained(

@@ -34,6 +34,8 @@ from ..suite import ENCODER, THREADS
 from .common import (
     Entities,
     doc_entities,
+    iob2_labels,
+    iob2_tags,
     read_docs,
     score_entities,
     sentence_words,
@@ -48,15 +50,6 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 app = typer.Typer(add_completion=False)
 
 DOCUMENT_KEY = "document"
-
-
-def iob2_tags(words: Sequence[str], entities: Entities) -> List[str]:
-    tags = ["O"] * len(words)
-    for start, end, label in entities:
-        tags[start] = f"B-{label}"
-        for i in range(start + 1, end):
-            tags[i] = f"I-{label}"
-    return tags
 
 
 def positions(docs: Sequence[Doc]) -> List[Tuple[int, int]]:
@@ -145,11 +138,7 @@ def train(
     vocab = spacy.blank("en").vocab
     train_docs = read_docs(train_path, vocab)
     dev_docs = read_docs(dev_path, vocab)[:dev_limit]
-    labels = ["O"] + [
-        f"{prefix}-{label}"
-        for label in sorted({e.label_ for d in train_docs for e in d.ents})
-        for prefix in "BI"
-    ]
+    labels = iob2_labels(train_docs)
     label_ids = {label: i for i, label in enumerate(labels)}
     sentences = sentence_words(train_docs)
     data = columns(sentences, positions(train_docs) if context else None)
