@@ -6,7 +6,8 @@ attention tensors alone take gigabytes, and for a batch of sentences mostly padd
 (CoNLL-2003's sentences have 14 tokens on average and up to 124; attention costs the
 square of the padded length). The windows are independent, so they go through in
 chunks of `chunk_windows`, shortest first, each cut to its own longest window; the
-outputs are padded back and put in batch order.
+outputs are padded back and put in batch order. A batch of at most `chunk_windows`
+windows in prediction is one pass, as it comes: nothing to sort or merge (batch 1).
 
 In prediction each chunk runs without gradients, so memory is bounded by the chunk.
 In training each chunk keeps its graph, and the backward pass runs once over all of
@@ -38,6 +39,10 @@ def window_chunked_forward(
     chunks = [order[i : i + size] for i in range(0, len(order), size)]
     if is_train:
         return _train_in_chunks(model, wordpieces, chunks, order)
+    if len(chunks) == 1:
+        # One chunk is the whole batch: run it in batch order, with nothing to merge.
+        output = pytorch_wrapper_forward(model, wordpieces, False)[0]
+        return output, no_backprop("The encoder")
     outputs = [pytorch_wrapper_forward(model, _rows(wordpieces, rows), False)[0] for rows in chunks]
     return _merged(outputs, wordpieces.input_ids.shape[1], order), no_backprop("The encoder")
 
