@@ -28,7 +28,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy spacy_spanbert
+	$(BIN)/mypy spacy_spanbert benchmarks
 
 # The span-based peers of benchmarks/ (SpanMarker, GLiNER) in their own environment:
 # their dependencies never enter this package's.

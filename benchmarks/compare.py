@@ -41,6 +41,7 @@ from .suite import (
     run_dir,
     run_phase,
 )
+from .systems.common import LENGTH_BUCKETS
 from .tables import header, lines, mean_spread, publish, row
 
 PACKAGES = ["spacy", "spacy-transformers", "transformers", "torch", "thinc"]
@@ -209,7 +210,8 @@ def accuracy_table(results: Dict[str, Any]) -> str:
             "test R",
             "test F",
         ]
-        header += [f"test {t} F" for t in types] + [
+        header += [f"test {t} F" for t in types]
+        header += [f"test F, {n} token{'' if n == '1' else 's'}" for n in LENGTH_BUCKETS] + [
             "dev F curve (training dev subset)",
             "train s/epoch",
             "train peak RSS (GiB)",
@@ -226,6 +228,8 @@ def accuracy_table(results: Dict[str, Any]) -> str:
                 cells = [seed, system, str(train["updates"])]
                 cells += [pct(dev[m]) for m in "prf"] + [pct(test[m]) for m in "prf"]
                 cells += [pct(test["per_type"].get(t, {}).get("f")) for t in types]
+                lengths = test.get("per_length", {})
+                cells += [pct(lengths.get(n, {}).get("f")) for n in LENGTH_BUCKETS]
                 cells += [
                     curve,
                     f"{train['seconds_per_epoch']:,.0f}",

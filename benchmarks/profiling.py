@@ -12,7 +12,6 @@ from entering a module until leaving it, callees included.
 """
 
 import cProfile
-import pstats
 from collections import defaultdict
 from pathlib import PurePath
 from typing import Dict, Tuple
@@ -48,7 +47,8 @@ def module_of(filename: str) -> str:
 
 def seconds_by_module(profiler: cProfile.Profile) -> Dict[str, float]:
     """Self time per module, with C functions' time given to their callers' modules."""
-    stats = pstats.Stats(profiler).stats
+    profiler.create_stats()
+    stats = profiler.stats
     seconds: Dict[str, float] = defaultdict(float)
     for (filename, _, _), (_, _, self_time, _, callers) in stats.items():
         if filename != C_FUNCTION_FILE:
@@ -64,7 +64,8 @@ def seconds_inside(profiler: cProfile.Profile, modules: Tuple[str, ...]) -> floa
     """Inclusive time of the calls into these modules (prefixes) from outside them:
     each entry's cumulative time, callees included, counted once however deep the
     modules call each other."""
-    stats = pstats.Stats(profiler).stats
+    profiler.create_stats()
+    stats = profiler.stats
 
     def inside(filename: str) -> bool:
         return filename != C_FUNCTION_FILE and module_of(filename).startswith(modules)

@@ -254,6 +254,38 @@ def test_span_marker_context_columns_number_sentences_within_documents():
     assert iob2_labels(docs) == ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
 
 
+@pytest.mark.issue(26)
+def test_scores_per_entity_length_agree_with_the_overall_score_and_keep_predictions():
+    """Error analysis by length: each gold entity counts in its own length's recall,
+    each prediction in its own length's precision; the buckets add up to the overall
+    counts, and the predictions come back for later analysis."""
+    import spacy
+    from spacy.tokens import Doc, Span
+
+    from benchmarks.systems.common import score_entities, score_spans
+
+    vocab = spacy.blank("en").vocab
+    words = "Barack Hussein Obama met the New York Stock Exchange chief".split()
+    doc = Doc(vocab, words=words)
+    doc.ents = [Span(doc, 0, 3, "PER"), Span(doc, 5, 9, "ORG")]
+    doc.spans["sc"] = [Span(doc, 0, 3, "PER"), Span(doc, 5, 7, "LOC"), Span(doc, 5, 9, "ORG")]
+    # Right: the 3-token person. Wrong label on 4+ tokens; a spurious 1-token one.
+    predicted = [[(0, 3, "PER"), (5, 9, "LOC"), (9, 10, "PER")]]
+    scores = score_entities([doc], predicted)
+    lengths = scores["per_length"]
+    assert lengths["3"] == {"p": 1.0, "r": 1.0, "f": 1.0, "gold": 1}
+    assert lengths["4+"]["gold"] == 1 and lengths["4+"]["r"] == 0.0 and lengths["4+"]["p"] == 0.0
+    assert lengths["1"]["gold"] == 0 and lengths["1"]["p"] == 0.0
+    assert lengths["2"]["gold"] == 0
+    assert sum(bucket["gold"] for bucket in lengths.values()) == 2
+    assert scores["r"] == 0.5 and scores["p"] == pytest.approx(1 / 3)
+    assert scores["predicted"] == [[[0, 3, "PER"], [5, 9, "LOC"], [9, 10, "PER"]]]
+    # Nested spans: the 2-token LOC inside the ORG is its own length's gold span.
+    nested = score_spans([doc], [[(0, 3, "PER"), (5, 7, "LOC")]])
+    assert nested["per_length"]["2"] == {"p": 1.0, "r": 1.0, "f": 1.0, "gold": 1}
+    assert nested["per_length"]["4+"]["r"] == 0.0 and nested["r"] == pytest.approx(2 / 3)
+
+
 @pytest.mark.parametrize("chunk_settings", [{}, {"max_tokens": 1, "context": 4}])
 def test_schedule_counts_the_updates_spacy_makes_of_documents(tmp_path, chunk_settings):
     """The benchmark's learning-rate schedule spans the epoch spaCy's loop runs: the

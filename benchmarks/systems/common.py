@@ -11,11 +11,11 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import spacy
 from spacy.pipeline.spancat import spancat_score
-from spacy.scorer import get_ner_prf
+from spacy.scorer import PRFScore, get_ner_prf
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Corpus, Example
 from spacy.util import registry
@@ -59,7 +59,9 @@ def iob2_tags(words: Sequence[str], entities: Entities) -> List[str]:
 def unannotated_copy(gold: Doc) -> Doc:
     """The gold doc's words, and its sentence starts where it has them: what a system
     is given to annotate."""
-    starts = [t.is_sent_start for t in gold] if gold.has_annotation("SENT_START") else None
+    starts: Optional[List[Union[bool, int, None]]] = None
+    if gold.has_annotation("SENT_START"):
+        starts = [t.is_sent_start for t in gold]
     return Doc(gold.vocab, words=[t.text for t in gold], sent_starts=starts)
 
 
@@ -67,8 +69,40 @@ def doc_entities(doc: Doc) -> Entities:
     return [(ent.start, ent.end, ent.label_) for ent in doc.ents]
 
 
+# Entity lengths in tokens for the error analysis: 1, 2, 3 and longer.
+LENGTH_BUCKETS = ("1", "2", "3", "4+")
+
+
+def length_bucket(start: int, end: int) -> str:
+    return LENGTH_BUCKETS[min(end - start, len(LENGTH_BUCKETS)) - 1]
+
+
+def per_length(gold: Sequence[Entities], predicted: Sequence[Entities]) -> Dict[str, Any]:
+    """Exact-match P/R/F per entity length: recall over the gold entities of that
+    length, precision over the predicted ones (a match has the same length in both),
+    so a system that finds short names and misses long ones shows where."""
+    scores = {bucket: PRFScore() for bucket in LENGTH_BUCKETS}
+    for gold_entities, predicted_entities in zip(gold, predicted):
+        gold_set = {(start, end, label) for start, end, label in gold_entities}
+        predicted_set = {(start, end, label) for start, end, label in predicted_entities}
+        for start, end, label in gold_set | predicted_set:
+            score = scores[length_bucket(start, end)]
+            if (start, end, label) not in predicted_set:
+                score.fn += 1
+            elif (start, end, label) in gold_set:
+                score.tp += 1
+            else:
+                score.fp += 1
+    return {
+        bucket: {"p": s.precision, "r": s.recall, "f": s.fscore, "gold": s.tp + s.fn}
+        for bucket, s in scores.items()
+    }
+
+
 def score_entities(gold: Sequence[Doc], predicted: Sequence[Entities]) -> Dict[str, Any]:
-    """Entity P/R/F, overall and per type, exact match on gold tokens."""
+    """Entity P/R/F, overall, per type and per length, exact match on gold tokens;
+    with the predictions, so any later analysis reads them instead of annotating
+    again."""
     examples = []
     for doc, entities in zip(gold, predicted):
         pred = Doc(doc.vocab, words=[token.text for token in doc])
@@ -80,6 +114,8 @@ def score_entities(gold: Sequence[Doc], predicted: Sequence[Entities]) -> Dict[s
         "r": scores["ents_r"] or 0.0,
         "f": scores["ents_f"] or 0.0,
         "per_type": dict(sorted(scores["ents_per_type"].items())),
+        "per_length": per_length([doc_entities(doc) for doc in gold], predicted),
+        "predicted": [[list(entity) for entity in entities] for entities in predicted],
     }
 
 
@@ -184,9 +220,12 @@ def score_spans(
         examples.append(Example(pred, doc))
     scores = spancat_score(examples, spans_key=key)
     prefix = f"spans_{key}"
+    gold_spans = [[(s.start, s.end, s.label_) for s in doc.spans.get(key, [])] for doc in gold]
     return {
         "p": scores[f"{prefix}_p"] or 0.0,
         "r": scores[f"{prefix}_r"] or 0.0,
         "f": scores[f"{prefix}_f"] or 0.0,
         "per_type": dict(sorted((scores[f"{prefix}_per_type"] or {}).items())),
+        "per_length": per_length(gold_spans, predicted),
+        "predicted": [[list(span) for span in spans] for spans in predicted],
     }

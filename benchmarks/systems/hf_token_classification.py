@@ -59,7 +59,7 @@ def tags_to_entities(tags: Sequence[str]) -> Entities:
     for i, tag in enumerate(list(tags) + ["O"]):
         prefix, _, tag_label = tag.partition("-")
         continues = prefix == "I" and label == tag_label
-        if start is not None and not continues:
+        if start is not None and label is not None and not continues:
             entities.append((start, i, label))
             start, label = None, None
         if prefix in ("B", "I") and not continues:
