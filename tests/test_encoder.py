@@ -205,6 +205,47 @@ def test_forward_is_spacy_transformers_forward_for_its_getters(tiny_bert):
     )
 
 
+@pytest.mark.issue(29)
+def test_chunked_prediction_merges_every_output_as_one_pass(tiny_bert):
+    """With all hidden states and attentions asked for, prediction in chunks of 2
+    windows gives every output of one padded pass at every real wordpiece (what
+    padding positions hold differs: each chunk is cut to its own longest window)."""
+    config = {
+        "@architectures": "spacy_spanbert.SpanBertEncoder.v1",
+        "name": str(tiny_bert),
+        "get_spans": {
+            "@span_getters": "spacy-transformers.strided_spans.v1",
+            "window": 8,
+            "stride": 8,
+        },
+        "transformer_config": {"output_hidden_states": True, "output_attentions": True},
+    }
+    encoder = registry.resolve({"encoder": config})["encoder"]
+    encoder.initialize()
+    vocab = spacy.blank("en").vocab
+    words = "Barack Obama visited Berlin on Monday and met Angela Merkel there".split()
+    docs = [Doc(vocab, words=(words * 3)[:n]) for n in (9, 1, 20, 5, 3)]
+    outputs = {}
+    for size in (1000, 2):
+        encoder.wrapper.attrs["chunk_windows"] = size
+        outputs[size] = encoder.predict(docs).model_output
+    one_pass, chunked = outputs[1000], outputs[2]
+    assert set(chunked.keys()) == set(one_pass.keys()) >= {"hidden_states", "attentions"}
+    mask = torch.as_tensor(numpy.asarray(encoder.predict(docs).wordpieces.attention_mask)).bool()
+    for key in one_pass.keys():
+        expected, got = one_pass[key], chunked[key]
+        for a, b in zip(*((x,) if torch.is_tensor(x) else x for x in (expected, got))):
+            assert a.shape == b.shape, key
+            if a.dim() == 3:  # hidden states, at the real wordpieces
+                torch.testing.assert_close(b[mask], a[mask], rtol=1e-4, atol=1e-5)
+            elif a.dim() == 4:  # attentions: from and to real wordpieces
+                pairs = mask[:, None, :, None] & mask[:, None, None, :]
+                pairs = pairs.expand_as(a)
+                torch.testing.assert_close(b[pairs], a[pairs], rtol=1e-4, atol=1e-5)
+            else:
+                torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.issue(16)
 def test_training_in_chunks_of_windows_gives_the_one_pass_gradients(tiny_bert, tmp_path):
     """Windows trained in length-sorted chunks, each cut to its longest: the outputs

@@ -38,17 +38,17 @@ def window_chunked_forward(
     order = numpy.argsort(numpy.asarray(wordpieces.lengths), kind="stable")
     chunks = [order[i : i + size] for i in range(0, len(order), size)]
     if is_train:
-        return _train_in_chunks(model, wordpieces, chunks, order)
+        return _train_in_chunks(model, wordpieces, chunks)
     if len(chunks) == 1:
         # One chunk is the whole batch: run it in batch order, with nothing to merge.
         output = pytorch_wrapper_forward(model, wordpieces, False)[0]
         return output, no_backprop("The encoder")
     outputs = [pytorch_wrapper_forward(model, _rows(wordpieces, rows), False)[0] for rows in chunks]
-    return _merged(outputs, wordpieces.input_ids.shape[1], order), no_backprop("The encoder")
+    return _merged(outputs, wordpieces.input_ids.shape[1], chunks), no_backprop("The encoder")
 
 
 def _train_in_chunks(
-    model: Model, wordpieces: WordpieceBatch, chunks: List[numpy.ndarray], order: numpy.ndarray
+    model: Model, wordpieces: WordpieceBatch, chunks: List[numpy.ndarray]
 ) -> Tuple[Any, Callable]:
     shim = model.shims[0]
     outputs = []
@@ -60,7 +60,7 @@ def _train_in_chunks(
         backprops.append(backprop_chunk)
     width = wordpieces.input_ids.shape[1]
     with torch.no_grad():
-        merged = _merged(outputs, width, order)
+        merged = _merged(outputs, width, chunks)
     positions = torch.as_tensor(numpy.concatenate(chunks))
 
     def backprop(d_output: Any) -> List:
@@ -80,12 +80,10 @@ def _train_in_chunks(
     return merged, backprop
 
 
-def _merged(outputs: List[Any], width: int, order: numpy.ndarray) -> Any:
+def _merged(outputs: List[Any], width: int, chunks: List[numpy.ndarray]) -> Any:
     """The chunks' outputs (in length order) as one batch output in batch order."""
-    batch_order = torch.as_tensor(numpy.argsort(order, kind="stable"))
     merged = {
-        key: _merge([output[key] for output in outputs], width, batch_order)
-        for key in outputs[0].keys()
+        key: _merge([output[key] for output in outputs], width, chunks) for key in outputs[0].keys()
     }
     return type(outputs[0])(**merged)
 
@@ -107,22 +105,26 @@ def _cut(array: Any, rows: numpy.ndarray, n: int) -> Any:
     return None if array is None else array[rows, :n]
 
 
-def _merge(parts: list, width: int, batch_order: torch.Tensor) -> Any:
-    """Chunks' outputs as one batch in batch order, wordpiece axes padded to `width`:
-    tensors, or tuples of them (e.g. all hidden states)."""
+def _merge(parts: list, width: int, chunks: List[numpy.ndarray]) -> Any:
+    """Chunks' outputs as one batch in batch order, wordpiece axes zero-padded to
+    `width`: tensors, or tuples of them (e.g. all hidden states). Each chunk is
+    written once into its rows of the batch."""
     if isinstance(parts[0], tuple):
-        return tuple(_merge(list(layer), width, batch_order) for layer in zip(*parts))
-    padded = [_pad_wordpiece_axes(part, width) for part in parts]
-    merged = torch.cat(padded)
-    return merged.index_select(0, batch_order.to(merged.device))
-
-
-def _pad_wordpiece_axes(tensor: torch.Tensor, width: int) -> torch.Tensor:
-    """Zero-pad the wordpiece axes: (windows, wordpieces, hidden) hidden states or
-    (windows, heads, wordpieces, wordpieces) attentions; pooled rows have none."""
-    if tensor.dim() == 3:
-        return torch.nn.functional.pad(tensor, (0, 0, 0, width - tensor.shape[1]))
-    if tensor.dim() == 4:
-        extra = width - tensor.shape[-1]
-        return torch.nn.functional.pad(tensor, (0, extra, 0, extra))
-    return tensor
+        return tuple(_merge(list(layer), width, chunks) for layer in zip(*parts))
+    first = parts[0]
+    n_rows = sum(len(rows) for rows in chunks)
+    if first.dim() == 3:  # (windows, wordpieces, hidden) hidden states
+        merged = first.new_zeros((n_rows, width, first.shape[2]))
+    elif first.dim() == 4:  # (windows, heads, wordpieces, wordpieces) attentions
+        merged = first.new_zeros((n_rows, first.shape[1], width, width))
+    else:  # pooled rows: no wordpiece axis
+        merged = first.new_zeros((n_rows, *first.shape[1:]))
+    for rows, part in zip(chunks, parts):
+        index = torch.as_tensor(rows, device=merged.device)
+        if part.dim() == 3:
+            merged[index, : part.shape[1]] = part
+        elif part.dim() == 4:
+            merged[index, :, : part.shape[2], : part.shape[3]] = part
+        else:
+            merged[index] = part
+    return merged
