@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from spacy.util import load_config
+
 ROOT = Path(__file__).resolve().parent.parent
 # The configs users start from, then the baselines only benchmarks train.
 CONFIG_DIRS = [ROOT / "configs", ROOT / "benchmarks/configs"]
@@ -91,14 +93,31 @@ class System:
                 "--head-learn-rate",
                 str(recipe.head_lr),
             ]
-        # spanbert_ner's config rate is the head's; the encoder's is a share of it.
-        scale = recipe.encoder_lr / recipe.head_lr
-        return [
-            "--learn-rate",
-            str(recipe.head_lr),
-            "--set",
-            f"components.spanbert_ner.encoder_lr_scale={scale:g}",
-        ]
+        [(key, scale)] = encoder_scale_override(self.config, recipe).items()
+        return ["--learn-rate", str(recipe.head_lr), "--set", f"{key}={scale:g}"]
+
+
+def encoder_scale_override(config: Path, recipe: Recipe) -> Dict[str, float]:
+    """In this package's configs the optimizer's rate is the heads' and the encoder's is
+    a share of it, `encoder_lr_scale` on the component that owns the encoder
+    (`spanbert`, or `spanbert_ner` with its own copy): that setting, for the recipe."""
+    if recipe.head_lr is None:
+        raise ValueError(f"{recipe.name} has no head rate: the config's rate is the recipe")
+    components = load_config(config)["components"]
+    owners = [name for name, block in components.items() if "encoder_lr_scale" in block]
+    if len(owners) != 1:
+        raise ValueError(f"{config}: expected one component with encoder_lr_scale, {owners}")
+    return {f"components.{owners[0]}.encoder_lr_scale": recipe.encoder_lr / recipe.head_lr}
+
+
+def recipe_overrides(config: Path, recipe: Recipe) -> Dict[str, Any]:
+    """A spaCy config's settings for the recipe: the peak rate, and the encoder's share."""
+    if recipe.head_lr is None:
+        return {"training.optimizer.learn_rate.initial_rate": recipe.encoder_lr}
+    return {
+        "training.optimizer.learn_rate.initial_rate": recipe.head_lr,
+        **encoder_scale_override(config, recipe),
+    }
 
 
 ENCODER_RATES = [5e-5, 1e-4, 2e-4]

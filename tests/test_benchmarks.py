@@ -204,6 +204,118 @@ def test_recipes_become_each_systems_own_training_options():
     assert Recipe.from_json(Recipe(1e-4, 1e-3).to_json()) == Recipe(1e-4, 1e-3)
 
 
+@pytest.mark.issue(26)
+def test_recipe_settings_go_to_the_component_that_owns_the_encoder():
+    from benchmarks.suite import Recipe, config_path, recipe_overrides
+
+    rate = "training.optimizer.learn_rate.initial_rate"
+    ner = recipe_overrides(config_path("spanbert_ner"), Recipe(1e-4, 1e-3))
+    assert ner == {rate: 1e-3, "components.spanbert_ner.encoder_lr_scale": pytest.approx(0.1)}
+    for name in ("spanbert_spancat", "spanbert_joint", "spancat", "spancat_mean_max"):
+        settings = recipe_overrides(config_path(name), Recipe(2e-4, 1e-3))
+        assert settings["components.spanbert.encoder_lr_scale"] == pytest.approx(0.2), name
+    assert recipe_overrides(config_path("spacy_ner"), Recipe(2e-4)) == {rate: 2e-4}
+    with pytest.raises(ValueError, match="one component with encoder_lr_scale"):
+        recipe_overrides(config_path("spacy_ner"), Recipe(2e-4, 1e-3))
+
+
+@pytest.mark.issue(26)
+def test_gliner_nested_row_runs_its_phases_with_the_options_they_take(tmp_path, monkeypatch):
+    """GLiNER's row: train, evaluate and speed commands that its CLI accepts, on the
+    row's data, with the same width cap and as many words as the spaCy rows; its
+    phases' results become a row of the table."""
+    import sys
+    from pathlib import Path
+
+    import spacy
+    from spacy.tokens import Doc, DocBin
+
+    from benchmarks import nested_spans
+    from benchmarks.suite import Recipe
+
+    from .doc_blocks import check_command
+
+    vocab = spacy.blank("en").vocab
+    DocBin(docs=[Doc(vocab, words=["w"] * 25) for _ in range(100)]).to_disk(tmp_path / "t.spacy")
+    assert nested_spans.gliner_epochs(tmp_path / "t.spacy", 600) == 120  # 300k / 2.5k words
+    assert nested_spans.gliner_epochs(tmp_path / "t.spacy", 1) == 1
+    commands = []
+    phases = {
+        "train.json": {
+            "updates": 40,
+            "seconds": 80.0,
+            "dev_curve": [{"ents_f": 0.1}, {"ents_f": 0.6}],
+        },
+        "evaluate.json": {
+            "dev": {"p": 0.7, "r": 0.5, "f": 0.58, "per_type": {"DNA": {"p": 1, "r": 1, "f": 0.9}}}
+        },
+        "speed.json": {
+            "rows": [
+                {"bucketed": True, "words_per_s": 999.0},
+                {"bucketed": False, "words_per_s": 700.0},
+            ]
+        },
+    }
+
+    def run_phase(json_path: Path, command):
+        commands.append(command + ["--json-out", str(json_path)])
+        return phases[json_path.name]
+
+    monkeypatch.setattr(nested_spans, "run_phase", run_phase)
+    monkeypatch.setattr(nested_spans, "PEERS_PYTHON", Path(sys.executable))
+    data = {"train": tmp_path / "t.spacy", "heldout": tmp_path / "h.spacy"}
+    result = nested_spans.run_row(
+        nested_spans.GLINER_ROW, data, tmp_path / "run", 600, 1, "enc", Recipe(1e-4, 5e-4)
+    )
+    for command in commands:
+        assert check_command(command, Path(".").resolve()) == [], command
+    train, evaluate, speed = commands
+    assert train[train.index("--max-width") + 1] == str(nested_spans.MAX_WIDTH)
+    assert train[train.index("--epochs") + 1] == "120" and train[train.index("--seed") + 1] == "1"
+    assert train[train.index("--head-learn-rate") + 1] == "0.0005"
+    assert str(data["heldout"]) in evaluate and str(data["heldout"]) in speed
+    assert all(command[command.index("--spans") + 1] == "sc" for command in commands)
+    assert result == {
+        "steps": 40, "train_seconds": 80.0, "seconds_per_step": 2.0, "words_per_s": 700.0,
+        "spans": {"p": 0.7, "r": 0.5, "f": 0.58, "per_type": {"DNA": 0.9}}, "ents": None,
+        "curve": [0.1, 0.6], "recipe": {"encoder_lr": 1e-4, "head_lr": 5e-4},
+    }  # fmt: skip
+    monkeypatch.setattr(nested_spans, "PEERS_PYTHON", tmp_path / "no-peers" / "python")
+    with pytest.raises(Exception, match="make peers"):
+        nested_spans.run_row(
+            nested_spans.GLINER_ROW, data, tmp_path / "run2", 600, 1, "enc", Recipe(1e-4, 5e-4)
+        )
+
+
+@pytest.mark.issue(26)
+def test_nested_rows_are_tuned_on_their_own_f_never_the_heldout_split(tmp_path, monkeypatch):
+    """A spaCy row's recipe reaches its training settings; rows are chosen by spans F
+    (entities F for the flat-only row) on the tuning split."""
+    from pathlib import Path
+
+    from benchmarks import nested_spans
+    from benchmarks.suite import Recipe
+
+    commands = []
+
+    def run_phase(json_path: Path, command):
+        commands.append(command)
+        return {"spans": None, "ents": {"f": 0.5}}
+
+    monkeypatch.setattr(nested_spans, "run_phase", run_phase)
+    data = {"train": tmp_path / "a.spacy", "heldout": tmp_path / "b.spacy"}
+    name = "spanbert_spancat, softmax"
+    nested_spans.run_row(name, data, tmp_path / "r", 600, 0, "enc", Recipe(1e-4, 1e-3))
+    settings = json.loads(commands[0][commands[0].index("--overrides") + 1])
+    assert settings["training.optimizer.learn_rate.initial_rate"] == 1e-3
+    assert settings["components.spanbert.encoder_lr_scale"] == pytest.approx(0.1)
+    assert settings["components.spanbert_spancat.model.scorer"] == {"@layers": "Softmax.v2"}
+    assert nested_spans.tuned_f({"spans": {"f": 0.7}, "ents": {"f": 0.9}}) == 0.7
+    assert nested_spans.tuned_f({"spans": None, "ents": {"f": 0.9}}) == 0.9
+    assert nested_spans.grid(nested_spans.GLINER_ROW)[0] == Recipe(5e-5, 2.5e-4)
+    assert nested_spans.grid(name)[0] == Recipe(5e-5, 1e-3)  # the configs' own rates
+
+
 def test_tuning_chooses_by_dev_f_never_test():
     from benchmarks.tuning import best_recipes
 
