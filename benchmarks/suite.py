@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from spacy.util import load_config
 
@@ -76,12 +76,20 @@ class System:
     script: List[str]
     grid: List[Recipe]
     config: Optional[Path] = None
+    # What sets this system apart from another on the same script (SpanMarker's context).
+    train_options: Tuple[str, ...] = ()
 
     def train_command(self, train: Path, dev: Path, output: Path, recipe: Recipe) -> List[str]:
         paths = [str(train), str(dev), str(output)]
-        if self.config is not None:
-            return [*self.script, "train", str(self.config), *paths, *self.rate_args(recipe)]
-        return [*self.script, "train", *paths, *self.rate_args(recipe)]
+        config = [] if self.config is None else [str(self.config)]
+        return [
+            *self.script,
+            "train",
+            *config,
+            *paths,
+            *self.rate_args(recipe),
+            *self.train_options,
+        ]
 
     def rate_args(self, recipe: Recipe) -> List[str]:
         if recipe.head_lr is None:
@@ -132,6 +140,11 @@ SYSTEMS: Dict[str, System] = {
     ),
     "hf_token_classification": System(HF_SCRIPT, [Recipe(rate) for rate in ENCODER_RATES]),
     "span_marker": System(SPAN_MARKER_SCRIPT, [Recipe(rate) for rate in ENCODER_RATES]),
+    # Each sentence read in its document (SpanMarker's document context); a model trained
+    # so reads its documents at evaluation too.
+    "span_marker_context": System(
+        SPAN_MARKER_SCRIPT, [Recipe(rate) for rate in ENCODER_RATES], train_options=("--context",)
+    ),
     # GLiNER's released models train the layers above the encoder at 5x its rate.
     "gliner": System(GLINER_SCRIPT, [Recipe(rate, 5 * rate) for rate in ENCODER_RATES]),
 }

@@ -183,6 +183,8 @@ def test_seeds_table_gives_mean_and_half_range_per_system():
 
 
 def test_recipes_become_each_systems_own_training_options():
+    from pathlib import Path
+
     from benchmarks.suite import SYSTEMS, Recipe
 
     ours = SYSTEMS["spanbert_ner"].rate_args(Recipe(1e-4, 1e-3))
@@ -195,6 +197,12 @@ def test_recipes_become_each_systems_own_training_options():
     assert SYSTEMS["hf_token_classification"].rate_args(Recipe(2e-4)) == ["--learn-rate", "0.0002"]
     gliner = SYSTEMS["gliner"].rate_args(Recipe(1e-4, 5e-4))
     assert gliner == ["--learn-rate", "0.0001", "--head-learn-rate", "0.0005"]
+    paths = [Path("train.spacy"), Path("dev.spacy"), Path("out")]
+    plain = SYSTEMS["span_marker"].train_command(*paths, Recipe(1e-4))
+    context = SYSTEMS["span_marker_context"].train_command(*paths, Recipe(1e-4))
+    assert context == plain + ["--context"] and "--context" not in plain
+    ours = SYSTEMS["spanbert_ner"].train_command(*paths, Recipe(1e-4, 1e-3))
+    assert ours[ours.index("train") + 1].endswith("configs/spanbert_ner.cfg")
     # Each system's default recipe comes first; run folders tell recipes apart.
     assert SYSTEMS["spanbert_ner"].grid[0] == Recipe(5e-5, 1e-3)
     slugs = [recipe.slug for system in SYSTEMS.values() for recipe in system.grid]
