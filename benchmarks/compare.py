@@ -156,6 +156,7 @@ def seeds_table(results: Dict[str, Any]) -> str:
             "test F",
             "train s/epoch",
             "train peak RSS (GiB)",
+            "words/s, batch 32",
         )
     ]
     for corpus, by_seed in results["accuracy"].items():
@@ -175,6 +176,7 @@ def seeds_table(results: Dict[str, Any]) -> str:
             }
             seconds = [run["train"]["seconds_per_epoch"] for run, _ in entries]
             peak = max(run["train"]["peak_rss_mib"] for run, _ in entries) / 1024
+            system = name.split(",")[0]
             rows.append(
                 row(
                     corpus,
@@ -183,9 +185,24 @@ def seeds_table(results: Dict[str, Any]) -> str:
                     *metric.values(),
                     f"{min(seconds):,.0f}-{max(seconds):,.0f}",
                     f"{peak:.2f}",
+                    words_per_s(results, corpus, system, batch_size=32),
                 )
             )
     return lines(rows)
+
+
+def words_per_s(results: Dict[str, Any], corpus: str, system: str, batch_size: int) -> str:
+    """The system's words/s in file order on the speed corpus' test set (blank on the
+    other corpora, or when speed was not measured): cost beside accuracy."""
+    if corpus != results.get("speed_corpus"):
+        return ""
+    measured = results["speed"].get(system, {}).get("speed", {}).get("rows", [])
+    found = [
+        r["words_per_s"]
+        for r in measured
+        if (r["batch_size"], r["bucketed"]) == (batch_size, False)
+    ]
+    return f"{found[0]:,.0f}" if found else ""
 
 
 def accuracy_table(results: Dict[str, Any]) -> str:
@@ -340,6 +357,7 @@ def main(
         "accuracy": {},
         "speed": {},
         "long_docs": {},
+        "speed_corpus": speed_corpus if speed else None,
     }
     for corpus in corpora:
         data = converted(corpus, corpora_dir, work)

@@ -165,7 +165,20 @@ def test_seeds_table_gives_mean_and_half_range_per_system():
                 "0": {"spanbert_ner": run(0.5, 0.40, 100, 0.44)},
                 "1": {"spanbert_ner": run(0.6, 0.42, 120, 0.46)},
             }
-        }
+        },
+        # Words/s of the speed corpus' first seed, batch 32 in file order.
+        "speed_corpus": "wnut17",
+        "speed": {
+            "spanbert_ner": {
+                "speed": {
+                    "rows": [
+                        {"batch_size": 32, "bucketed": True, "words_per_s": 3000.0},
+                        {"batch_size": 32, "bucketed": False, "words_per_s": 2500.0},
+                        {"batch_size": 1, "bucketed": False, "words_per_s": 700.0},
+                    ]
+                }
+            }
+        },
     }
     table = seeds_table(results).splitlines()
     assert table[2].split(" | ")[1:] == [
@@ -176,10 +189,14 @@ def test_seeds_table_gives_mean_and_half_range_per_system():
         "50.0 ± 0.0",
         "41.0 ± 1.0",
         "100-120",
-        "1.20 |",
+        "1.20",
+        "2,500 |",
     ]
     assert table[3].split(" | ")[1:4] == ["spanbert_ner, τ from dev", "2", "55.0 ± 5.0"]
     assert table[3].split(" | ")[6] == "45.0 ± 1.0"
+    assert table[3].split(" | ")[-1] == "2,500 |"
+    results["speed_corpus"] = "conll2003"  # speed measured on another corpus: blank here
+    assert seeds_table(results).splitlines()[2].endswith("| 1.20 |  |")
 
 
 def test_recipes_become_each_systems_own_training_options():
