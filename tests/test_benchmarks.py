@@ -4,6 +4,7 @@ import cProfile
 import importlib
 import json
 import pstats
+from pathlib import Path
 from typing import Any, Dict
 
 import pytest
@@ -19,20 +20,13 @@ from benchmarks.profiling import (
 
 from .util import TEXTS
 
-MODULES = [
-    "benchmarks.compare",
-    "benchmarks.subsets",
-    "benchmarks.suite",
-    "benchmarks.tuning",
-    "benchmarks.cpu_inference",
-    "benchmarks.gpu_check",
-    "benchmarks.memory",
-    "benchmarks.nested_spans",
-    "benchmarks.systems.gliner",
-    "benchmarks.systems.hf_token_classification",
-    "benchmarks.systems.span_marker",
-    "benchmarks.systems.spacy_pipeline",
-]
+ROOT = Path(__file__).resolve().parent.parent
+# Every module of the suite, the systems' scripts included.
+MODULES = sorted(
+    ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    for path in [*ROOT.glob("benchmarks/*.py"), *ROOT.glob("benchmarks/systems/*.py")]
+    if path.name != "__init__.py"
+)
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -476,3 +470,27 @@ def test_cpu_inference_times_each_system_in_its_own_process(trained_nlp, tmp_pat
     assert all(p["words_per_s"] > 0 and p["peak_rss_mib"] > 0 for p in passes)
     report = (tmp_path / "results.md").read_text()
     assert "| ours | " in report and "| ours | 1.00× |" in report
+
+
+@pytest.mark.issue(26)
+def test_error_analysis_tells_what_each_system_did_with_long_entities():
+    from benchmarks.errors import long_outcomes, outcome, report
+
+    gold = [[(0, 3, "PER"), (5, 9, "ORG"), (10, 13, "LOC"), (14, 17, "LOC"), (20, 24, "ORG")]]
+    predicted = [[[0, 3, "PER"], [5, 9, "LOC"], [10, 12, "LOC"], [13, 18, "LOC"], [30, 31, "PER"]]]
+    assert outcome(0, 3, "PER", predicted[0]) == "found"
+    assert outcome(5, 9, "ORG", predicted[0]) == "wrong label"
+    assert outcome(10, 13, "LOC", predicted[0]) == "part of it"
+    assert outcome(14, 17, "LOC", predicted[0]) == "crossing or wider"
+    assert outcome(20, 24, "ORG", predicted[0]) == "nothing"
+    assert long_outcomes(gold, predicted, 4) == {"wrong label": 1, "nothing": 1}
+    scores = {
+        "f": 0.2,
+        "per_type": {"PER": {"f": 1.0}},
+        "per_length": {b: {"f": 0.5} for b in ("1", "2", "3", "4+")},
+        "predicted": predicted,
+    }
+    text = report(gold, {"ours": {"test": scores}}, "test", 3)
+    assert "| ours | 20.0 | 50.0 | 50.0 | 50.0 | 50.0 | 100.0 |" in text
+    assert "the 5 gold entities of 3 or more tokens" in text
+    assert "| ours | 1 | 1 | 1 | 1 | 1 |" in text
