@@ -346,6 +346,34 @@ def test_tuning_chooses_by_dev_f_never_test():
     assert best_recipes(runs) == {"hf": {"encoder_lr": 1e-4, "head_lr": None}}
 
 
+def test_tuning_extends_the_grid_past_an_edge_where_the_best_sits():
+    """Best at the top: the encoder rate doubles (a shared head rate stays, GLiNER's
+    moves with it), until the best is inside or twice; inside: no extension."""
+    from benchmarks.suite import SYSTEMS, Recipe
+    from benchmarks.tuning import past_the_edge, tune_system
+
+    def fake(dev_f_by_rate: Dict[float, float]):
+        ran = []
+
+        def run(recipe: Recipe) -> Dict[str, Any]:
+            ran.append(recipe)
+            scores = {"dev": {"f": dev_f_by_rate[recipe.encoder_lr]}}
+            return {"recipe": recipe.to_json(), "evaluate": scores}
+
+        return ran, run
+
+    ran, run = fake({5e-5: 0.80, 1e-4: 0.85, 2e-4: 0.88, 4e-4: 0.90, 8e-4: 0.91})
+    tune_system(SYSTEMS["spanbert_ner"].grid, run)
+    assert ran[3:] == [Recipe(4e-4, 1e-3), Recipe(8e-4, 1e-3)]  # twice, then stop
+    ran, run = fake({5e-5: 0.80, 1e-4: 0.85, 2e-4: 0.88, 4e-4: 0.86})
+    tune_system(SYSTEMS["hf_token_classification"].grid, run)
+    assert ran[3:] == [Recipe(4e-4)]  # the best is inside now
+    ran, run = fake({5e-5: 0.90, 1e-4: 0.85, 2e-4: 0.80, 2.5e-5: 0.70})
+    tune_system(SYSTEMS["gliner"].grid, run)
+    assert ran[3:] == [Recipe(2.5e-5, 1.25e-4)]  # low edge, head at 5x
+    assert past_the_edge(SYSTEMS["spacy_ner"].grid, Recipe(1e-4)) is None
+
+
 def test_subsets_keep_whole_documents():
     import spacy
     from spacy.tokens import Doc
