@@ -6,18 +6,31 @@ with the long gold entities, from the predictions the systems' `evaluate` saved.
 
 GOLD_SPACY is the split the predictions were made on (`WORK/corpus/CORPUS/test.spacy`);
 each EVALUATE_JSON is a run's `evaluate.json` (or spanbert_ner's
-`evaluate_dev_threshold.json`). Nothing is annotated again.
+`evaluate_dev_threshold.json`). Nothing is annotated again, except with
+`--scores-of MODEL`: a trained `spanbert_ner` pipeline scores the gold entities' own
+spans, to tell a threshold that cuts them from scores that never rise (per length).
 """
 
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
+import numpy
 import spacy
 import typer
+from thinc.api import to_numpy
 
-from .systems.common import LENGTH_BUCKETS, Entities, doc_entities, length_bucket, read_docs
+from spacy_spanbert.ner.component import SpanBertNER
+
+from .systems.common import (
+    LENGTH_BUCKETS,
+    Entities,
+    doc_entities,
+    length_bucket,
+    read_docs,
+    unannotated_copy,
+)
 from .tables import header, lines, row
 
 app = typer.Typer(add_completion=False)
@@ -85,12 +98,49 @@ def _pct(value: float) -> str:
     return f"{100 * value:.1f}"
 
 
+def gold_span_scores(model: str, gold_path: Path, batch_size: int = 64) -> str:
+    """The probability a `spanbert_ner` pipeline gives each gold entity's own span of
+    being an entity (1 - P(no entity)), per entity length: mean, and the shares above
+    0.5 (the default threshold) and 0.2."""
+    nlp = spacy.load(model)
+    ner = nlp.get_pipe("spanbert_ner")
+    assert isinstance(ner, SpanBertNER)
+    gold = read_docs(gold_path, nlp.vocab)
+    by_length: Dict[str, List[float]] = {bucket: [] for bucket in LENGTH_BUCKETS}
+    for i in range(0, len(gold), batch_size):
+        batch = gold[i : i + batch_size]
+        docs = list(nlp.pipe(unannotated_copy(doc) for doc in batch))
+        candidates, probs = ner.predict(docs)
+        rows = numpy.asarray(to_numpy(candidates.dataXd))
+        entity_p = 1.0 - numpy.asarray(to_numpy(probs))[:, -1]
+        start = 0
+        for doc, n_rows in zip(batch, to_numpy(candidates.lengths)):
+            where = {
+                (int(a), int(b)): start + k for k, (a, b) in enumerate(rows[start : start + n_rows])
+            }
+            start += int(n_rows)
+            for begin, end, _ in doc_entities(doc):
+                if (begin, end) in where:
+                    by_length[length_bucket(begin, end)].append(float(entity_p[where[begin, end]]))
+    table = [header("entity length", "gold spans scored", "mean P(entity)", "> 0.5", "> 0.2")]
+    for bucket, values in by_length.items():
+        found = numpy.asarray(values)
+        cells = ["", "", ""]
+        if len(values):
+            cells = [f"{found.mean():.2f}", _pct((found > 0.5).mean()), _pct((found > 0.2).mean())]
+        table.append(row(bucket, len(values), *cells))
+    return lines(table)
+
+
 @app.command()
 def main(
     gold_path: Path,
     runs: List[str] = typer.Argument(..., help="NAME=EVALUATE_JSON, one per system"),
     split: str = "test",
     long: int = typer.Option(3, help="Entities of at least this many tokens are long"),
+    scores_of: Optional[str] = typer.Option(
+        None, help="A spanbert_ner pipeline to score gold spans"
+    ),
 ) -> None:
     gold = [doc_entities(doc) for doc in read_docs(gold_path, spacy.blank("en").vocab)]
     loaded = {}
@@ -100,6 +150,9 @@ def main(
         if "predicted" not in loaded[name][split]:
             raise typer.BadParameter(f"{path} holds no predictions: evaluate the run again")
     print(report(gold, loaded, split, long))
+    if scores_of is not None:
+        print(f"\n{split}: what {scores_of} gives the gold entities' spans\n")
+        print(gold_span_scores(scores_of, gold_path))
 
 
 if __name__ == "__main__":

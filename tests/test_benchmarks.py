@@ -522,3 +522,21 @@ def test_error_analysis_tells_what_each_system_did_with_long_entities():
     assert "| ours | 20.0 | 50.0 | 50.0 | 50.0 | 50.0 | 100.0 |" in text
     assert "the 5 gold entities of 3 or more tokens" in text
     assert "| ours | 1 | 1 | 1 | 1 | 1 |" in text
+
+
+@pytest.mark.issue(26)
+def test_gold_span_scores_are_the_models_own_entity_probabilities(trained_nlp, tmp_path):
+    """Spans the pipeline itself kept as entities (at threshold 0.5) score above 0.5."""
+    from spacy.tokens import DocBin
+
+    from benchmarks.errors import gold_span_scores
+
+    trained_nlp.to_disk(tmp_path / "model")
+    docs = list(trained_nlp.pipe(TEXTS))
+    n_entities = sum(len(doc.ents) for doc in docs)
+    assert n_entities > 0
+    DocBin(docs=docs).to_disk(tmp_path / "gold.spacy")
+    table = gold_span_scores(str(tmp_path / "model"), tmp_path / "gold.spacy").splitlines()
+    cells = [line.split(" | ") for line in table[2:]]
+    assert sum(int(c[1]) for c in cells) == n_entities
+    assert all(c[3] == "100.0" for c in cells if int(c[1]) > 0)
