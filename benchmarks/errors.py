@@ -22,6 +22,7 @@ import typer
 from thinc.api import to_numpy
 
 from spacy_spanbert.ner.component import SpanBertNER
+from spacy_spanbert.ner.decoding import entity_decisions
 
 from .systems.common import (
     LENGTH_BUCKETS,
@@ -109,10 +110,11 @@ def gold_span_scores(model: str, gold_path: Path, batch_size: int = 64) -> str:
     by_length: Dict[str, List[float]] = {bucket: [] for bucket in LENGTH_BUCKETS}
     for i in range(0, len(gold), batch_size):
         batch = gold[i : i + batch_size]
-        docs = list(nlp.pipe(unannotated_copy(doc) for doc in batch))
+        # The components before spanbert_ner, then its own predict once.
+        docs = list(nlp.pipe((unannotated_copy(doc) for doc in batch), disable=["spanbert_ner"]))
         candidates, probs = ner.predict(docs)
         rows = numpy.asarray(to_numpy(candidates.dataXd))
-        entity_p = 1.0 - numpy.asarray(to_numpy(probs))[:, -1]
+        entity_p = entity_decisions(numpy.asarray(to_numpy(probs)), 0.5, 0.0)[2]
         start = 0
         for doc, n_rows in zip(batch, to_numpy(candidates.lengths)):
             where = {
