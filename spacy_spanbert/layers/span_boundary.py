@@ -151,19 +151,20 @@ def project_span_boundaries(
     return Y, backprop
 
 
-def _attention_weights(ops: Ops, A: Floats1d, Xt: Floats2d, lengths: Ints1d) -> Floats2d:
-    """Softmax over each span's tokens (rows of Xt, span after span) of Xt @ A."""
-    return ops.softmax_sequences(ops.xp.expand_dims(Xt @ A, 1), lengths)
-
-
 def _attention_pool(
     ops: Ops, A: Floats1d, X: Floats2d, values: Floats2d, starts: Ints1d, lengths: Ints1d
 ) -> Tuple[Floats2d, Callable[[Floats2d, Floats2d, Floats2d], Floats1d]]:
     """Each span's sum of its tokens' rows of `values`, weighted by a softmax over its
-    tokens of X @ A: the attention-pooled head (values = X), or its projection."""
+    tokens of X @ A: the attention-pooled head (values = X), or its projection.
+
+    Each token's logit is computed once and gathered per span, and the gradients of X
+    and A come from the per-token sums of the spans' logit gradients: no span gathers
+    its tokens' rows of X, a copy about max_span_width / 2 times the size of X.
+    """
     rows = span_token_indices(ops, starts, lengths)
-    Xt, Vt = X[rows], values[rows]
-    alpha = _attention_weights(ops, A, Xt, lengths)
+    token_logits = ops.xp.expand_dims(X @ A, 1)
+    alpha = ops.softmax_sequences(ops.xp.ascontiguousarray(token_logits[rows]), lengths)
+    Vt = values[rows]
     pooled = ops.reduce_sum(Vt * alpha, lengths)
 
     def backprop(d_pooled: Floats2d, dX: Floats2d, d_values: Floats2d) -> Floats1d:
@@ -173,7 +174,9 @@ def _attention_pool(
         d_alpha = (d_weighted * Vt).sum(axis=1, keepdims=True)
         d_logits = ops.backprop_softmax_sequences(d_alpha, alpha, lengths)
         ops.scatter_add(d_values, rows, d_weighted * alpha)
-        ops.scatter_add(dX, rows, d_logits * A)
-        return (d_logits * Xt).sum(axis=0)
+        d_token_logits = ops.alloc2f(X.shape[0], 1, dtype=d_logits.dtype)
+        ops.scatter_add(d_token_logits, rows, d_logits)
+        dX += d_token_logits * A
+        return (d_token_logits * X).sum(axis=0)
 
     return pooled, backprop
