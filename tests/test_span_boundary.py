@@ -12,7 +12,11 @@ from spacy_spanbert.layers import (
     span_boundary_features,
     span_scorer,
 )
-from spacy_spanbert.layers.span_boundary import project_span_boundaries
+from spacy_spanbert.layers.span_boundary import (
+    _attention_pool,
+    _online_attention_pool,
+    project_span_boundaries,
+)
 from spacy_spanbert.layers.span_rows import extract_spans, span_token_indices
 
 from .gradcheck import check_layer_gradients, to_float64
@@ -224,3 +228,22 @@ def test_reducer_v1_config_builds_the_v2_model():
     assert [node.name for node in v1.walk()] == [node.name for node in v2.walk()]
     (features,) = [node for node in v1.walk() if node.name == "span_boundary_features"]
     assert features.get_dim("nV") == 5 and features.attrs["with_head"]
+
+
+@pytest.mark.parametrize("logit_scale", [1.0, 300.0])
+def test_prediction_pools_the_head_as_training_does(logit_scale):
+    """Prediction's running softmax over widths gives each span the head the gathered
+    softmax gives it: spans in any order, of every width, starting anywhere, and
+    logits far apart (past the +-20 that thinc's softmax_sequences clips them to)."""
+    ops = NumpyOps()
+    rng = numpy.random.default_rng(7)
+    X = rng.normal(size=(30, 8)).astype("float32")
+    values = rng.normal(size=(30, 5)).astype("float32")
+    A = (logit_scale * rng.normal(size=8)).astype("float32")
+    starts = rng.integers(0, 25, size=200)
+    spans = numpy.stack([starts, starts + rng.integers(1, 6, size=200)], axis=1).astype("int32")
+    lengths = (spans[:, 1] - spans[:, 0]).astype("int32")
+    gathered, _ = _attention_pool(ops, A, X, values, spans[:, 0], lengths)
+    online = _online_attention_pool(ops, A, X, values, spans[:, 0], lengths)
+    assert numpy.isfinite(online).all()
+    numpy.testing.assert_allclose(online, gathered, rtol=1e-5, atol=1e-5)

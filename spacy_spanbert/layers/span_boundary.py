@@ -12,7 +12,11 @@ from typing import Callable, Optional, Tuple, cast
 from thinc.api import Model, Ops, normal_init
 from thinc.types import Floats1d, Floats2d, Ints1d, Ints2d
 
+from .prediction_only import no_backprop
 from .span_rows import TokensAndSpans, span_token_indices
+
+# thinc's softmax_sequences clips its inputs to +-20 (numerical stability).
+SOFTMAX_LOGIT_CLIP = 20.0
 
 
 def span_boundary_features(
@@ -94,7 +98,11 @@ def forward(
 
 
 def project_span_boundaries(
-    model: Model[TokensAndSpans, Floats2d], X: Floats2d, spans: Ints2d, W: Floats2d
+    model: Model[TokensAndSpans, Floats2d],
+    X: Floats2d,
+    spans: Ints2d,
+    W: Floats2d,
+    is_train: bool = True,
 ) -> Tuple[Floats2d, Callable[[Floats2d], Tuple[Floats2d, Floats2d]]]:
     """`model((X, spans)) @ W.T` without building the span features, and its backprop.
 
@@ -104,7 +112,9 @@ def project_span_boundaries(
     max_span_width times fewer multiplications than projecting every span's feature
     row. The backprop scatter-adds each span's gradient into the rows of the tokens
     it gathered, then multiplies once per token; it returns the gradients of X and W
-    and adds those of the model's width embeddings and attention vector.
+    and adds those of the model's width embeddings and attention vector. Outside
+    training the head is pooled without gathering each span's tokens
+    (`_online_attention_pool`), and there is no backprop.
     """
     ops = model.ops
     nI, nO = X.shape[1], W.shape[0]
@@ -123,8 +133,13 @@ def project_span_boundaries(
     backprop_head: Optional[Callable] = None
     if model.attrs["with_head"]:
         A = cast(Floats1d, model.get_param("A"))
-        head, backprop_head = _attention_pool(ops, A, X, P[:, 2 * nO :], starts, lengths)
-        Y += head
+        if not is_train:
+            Y += _online_attention_pool(ops, A, X, P[:, 2 * nO :], starts, lengths)
+        else:
+            head, backprop_head = _attention_pool(ops, A, X, P[:, 2 * nO :], starts, lengths)
+            Y += head
+    if not is_train:
+        return Y, no_backprop("project_span_boundaries")
 
     def backprop(dY: Floats2d) -> Tuple[Floats2d, Floats2d]:
         dX = ops.alloc2f(*X.shape, dtype=X.dtype)
@@ -180,3 +195,40 @@ def _attention_pool(
         return (d_token_logits * X).sum(axis=0)
 
     return pooled, backprop
+
+
+def _online_attention_pool(
+    ops: Ops, A: Floats1d, X: Floats2d, values: Floats2d, starts: Ints1d, lengths: Ints1d
+) -> Floats2d:
+    """What `_attention_pool` computes, for prediction, with one step per span width
+    instead of a row per token of every span: each token, as a start, keeps a running
+    softmax-weighted sum of the rows of `values` from it onwards (the online softmax
+    of flash attention: sums rescaled as the running maximum logit rises), and a span
+    of width w reads its start's sums after step w. The steps cost (tokens x widths)
+    rows; the gather costs (spans x mean width) rows, about max_span_width / 2 times
+    as many on n-gram candidates, and the temporaries they fill.
+    """
+    xp = ops.xp
+    n_tokens = X.shape[0]
+    # Clipped as thinc's softmax_sequences clips them in training.
+    logits = xp.clip(X @ A, -SOFTMAX_LOGIT_CLIP, SOFTMAX_LOGIT_CLIP)
+    positions = xp.arange(n_tokens)
+    running_max = xp.full((n_tokens,), -xp.inf, dtype=logits.dtype)
+    total = xp.zeros((n_tokens,), dtype=logits.dtype)
+    weighted = xp.zeros((n_tokens, values.shape[1]), dtype=values.dtype)
+    pooled = ops.alloc2f(starts.shape[0], values.shape[1], dtype=values.dtype)
+    for step in range(int(lengths.max()) if lengths.size else 0):
+        # Past the last token the rows are clipped: no span reads those sums.
+        token = xp.minimum(positions + step, n_tokens - 1)
+        step_logits = logits[token]
+        new_max = xp.maximum(running_max, step_logits)
+        rescale = xp.exp(running_max - new_max)
+        weight = xp.exp(step_logits - new_max)
+        total = total * rescale + weight
+        weighted = weighted * rescale[:, None] + weight[:, None] * values[token]
+        running_max = new_max
+        ending = xp.flatnonzero(lengths == step + 1)
+        if ending.size:
+            at = starts[ending]
+            pooled[ending] = weighted[at] / total[at, None]
+    return pooled

@@ -61,7 +61,7 @@ def forward(
     W = cast(Floats3d, maxout.get_param("W"))
     b = cast(Floats2d, maxout.get_param("b"))
     H, backprop_projection = project_span_boundaries(
-        features, X, spans, ops.reshape2f(W, nO * nP, W.shape[2])
+        features, X, spans, ops.reshape2f(W, nO * nP, W.shape[2]), is_train
     )
     H += ops.reshape1f(b, nO * nP)
     best, which = ops.maxout(ops.reshape3f(H, H.shape[0], nO, nP))

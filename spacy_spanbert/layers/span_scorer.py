@@ -53,7 +53,7 @@ def forward(
     X, spans = inputs
     W = cast(Floats2d, hidden.get_param("W"))
     b = cast(Floats1d, hidden.get_param("b"))
-    H, backprop_projection = project_span_boundaries(features, X, spans, W)
+    H, backprop_projection = project_span_boundaries(features, X, spans, W, is_train)
     H = model.ops.relu(H + b)
     if not is_train:
         H = model.get_ref("norm").predict(H)
