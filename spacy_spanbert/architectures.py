@@ -101,7 +101,7 @@ def build_span_ner_model(
     tok2vec: Model[List[Doc], List[Floats2d]],
     max_span_width: int = 10,
     width_embedding_size: int = 32,
-    with_head: bool = False,
+    with_head: bool = True,
     hidden_size: int = 150,
     dropout: float = 0.1,
 ) -> Model[Tuple[List[Doc], Ragged], Floats2d]:
