@@ -173,8 +173,8 @@ def _attention_pool(
     tokens of X @ A: the attention-pooled head (values = X), or its projection.
 
     Each token's logit is computed once and gathered per span, and the gradients of X
-    and A come from the per-token sums of the spans' logit gradients: no span gathers
-    its tokens' rows of X, a copy about max_span_width / 2 times the size of X.
+    and A come from the per-token sums of the spans' logit gradients: X is gathered
+    per span only where it is the values (the unprojected head), not for the logits.
     """
     rows = span_token_indices(ops, starts, lengths)
     token_logits = ops.xp.expand_dims(X @ A, 1)
