@@ -13,6 +13,7 @@ from spacy_spanbert.layers import (
     span_scorer,
 )
 from spacy_spanbert.layers.span_boundary import (
+    ONLINE_POOL_MIN_ROWS,
     _attention_pool,
     _online_attention_pool,
     project_span_boundaries,
@@ -247,3 +248,23 @@ def test_prediction_pools_the_head_as_training_does(logit_scale):
     online = _online_attention_pool(ops, A, X, values, spans[:, 0], lengths)
     assert numpy.isfinite(online).all()
     numpy.testing.assert_allclose(online, gathered, rtol=1e-5, atol=1e-5)
+
+
+def test_prediction_of_many_spans_projects_as_training_does():
+    """Spans holding ONLINE_POOL_MIN_ROWS token rows or more take the running softmax
+    in prediction; the projection is the one training computes."""
+    rng = numpy.random.default_rng(11)
+    X = rng.normal(size=(400, 4)).astype("float32")
+    starts = numpy.repeat(numpy.arange(390), 10)
+    spans = numpy.stack([starts, starts + numpy.tile(numpy.arange(1, 11), 390)], axis=1)
+    spans = spans.astype("int32")
+    assert int((spans[:, 1] - spans[:, 0]).sum()) >= ONLINE_POOL_MIN_ROWS
+    layer = span_boundary_features(width_embedding_size=3, max_span_width=10, with_head=True)
+    layer.initialize(X=(X, spans))
+    layer.set_param("A", rng.normal(size=4).astype("float32"))
+    W = rng.normal(size=(6, layer.get_dim("nO"))).astype("float32")
+    trained, _ = project_span_boundaries(layer, X, spans, W, is_train=True)
+    predicted, backprop = project_span_boundaries(layer, X, spans, W, is_train=False)
+    numpy.testing.assert_allclose(predicted, trained, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="outside training"):
+        backprop(predicted)

@@ -17,6 +17,10 @@ from .span_rows import TokensAndSpans, span_token_indices
 
 # thinc's softmax_sequences clips its inputs to +-20 (numerical stability).
 SOFTMAX_LOGIT_CLIP = 20.0
+# In prediction, spans holding at least this many token rows pool the head by the
+# running softmax; fewer (a short text alone) take the gather, whose few array
+# operations cost less than the running softmax's steps (crossover ~1,800 rows on CPU).
+ONLINE_POOL_MIN_ROWS = 2048
 
 
 def span_boundary_features(
@@ -113,8 +117,9 @@ def project_span_boundaries(
     row. The backprop scatter-adds each span's gradient into the rows of the tokens
     it gathered, then multiplies once per token; it returns the gradients of X and W
     and adds those of the model's width embeddings and attention vector. Outside
-    training the head is pooled without gathering each span's tokens
-    (`_online_attention_pool`), and there is no backprop.
+    training there is no backprop, and spans holding `ONLINE_POOL_MIN_ROWS` token rows
+    or more pool the head without gathering each span's tokens
+    (`_online_attention_pool`).
     """
     ops = model.ops
     nI, nO = X.shape[1], W.shape[0]
@@ -133,7 +138,7 @@ def project_span_boundaries(
     backprop_head: Optional[Callable] = None
     if model.attrs["with_head"]:
         A = cast(Floats1d, model.get_param("A"))
-        if not is_train:
+        if not is_train and int(lengths.sum()) >= ONLINE_POOL_MIN_ROWS:
             Y += _online_attention_pool(ops, A, X, P[:, 2 * nO :], starts, lengths)
         else:
             head, backprop_head = _attention_pool(ops, A, X, P[:, 2 * nO :], starts, lengths)
