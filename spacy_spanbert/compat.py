@@ -123,3 +123,9 @@ def is_normalized_softmax(layer: Model) -> bool:
     """Whether `layer` is thinc's `Softmax` (v1 or v2) normalizing its output, whose
     backprop takes the gradient of the logits (thinc has no public marker for this)."""
     return layer.name == "softmax" and bool(layer.attrs.get("softmax_normalize"))
+
+
+# thinc's `Ops.softmax_sequences` clips its inputs to +-20 before exponentiating (its
+# docstring says nothing of it): a softmax computed another way over the same logits
+# must clip them alike to give what training computed.
+SOFTMAX_SEQUENCES_CLIP = 20.0

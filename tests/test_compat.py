@@ -9,7 +9,7 @@ import spacy
 import torch
 from spacy.tokens import Doc
 from spacy_transformers.data_classes import WordpieceBatch
-from thinc.api import Linear, Logistic, Model, PyTorchGradScaler, Softmax_v2, chain
+from thinc.api import Linear, Logistic, Model, NumpyOps, PyTorchGradScaler, Softmax_v2, chain
 from transformers import BertModel, BertTokenizerFast
 
 from spacy_spanbert import compat
@@ -189,3 +189,17 @@ def test_softmax_is_recognised_by_its_attrs():
     )
     assert not compat.is_normalized_softmax(chain(Linear(), Logistic()))
     assert not compat.is_normalized_softmax(Softmax_v2(normalize_outputs=False))
+
+
+def test_softmax_sequences_clips_its_logits():
+    """The span head's prediction path clips its logits as thinc's softmax_sequences
+    does in training: a logit past the clip weighs as one at it."""
+    ops = NumpyOps()
+    clip = compat.SOFTMAX_SEQUENCES_CLIP
+    logits = numpy.asarray([[clip + 5.0], [clip - 5.0], [0.0]], dtype="float32")
+    clipped = numpy.clip(logits, -clip, clip)
+    expected = numpy.exp(clipped) / numpy.exp(clipped).sum()
+    got = ops.softmax_sequences(logits, numpy.asarray([3], dtype="int32"))
+    assert numpy.allclose(got, expected, rtol=1e-6), changed(
+        "thinc's Ops.softmax_sequences", f"no longer clips its inputs to +-{clip}"
+    )

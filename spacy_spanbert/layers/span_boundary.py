@@ -12,11 +12,10 @@ from typing import Callable, Optional, Tuple, cast
 from thinc.api import Model, Ops, normal_init
 from thinc.types import Floats1d, Floats2d, Ints1d, Ints2d
 
+from ..compat import SOFTMAX_SEQUENCES_CLIP
 from .prediction_only import no_backprop
 from .span_rows import TokensAndSpans, span_token_indices
 
-# thinc's softmax_sequences clips its inputs to +-20 (numerical stability).
-SOFTMAX_LOGIT_CLIP = 20.0
 # In prediction, spans holding at least this many token rows pool the head by the
 # running softmax; fewer (a short text alone) take the gather, whose few array
 # operations cost less than the running softmax's steps (crossover ~1,800 rows on CPU).
@@ -216,7 +215,7 @@ def _online_attention_pool(
     xp = ops.xp
     n_tokens = X.shape[0]
     # Clipped as thinc's softmax_sequences clips them in training.
-    logits = xp.clip(X @ A, -SOFTMAX_LOGIT_CLIP, SOFTMAX_LOGIT_CLIP)
+    logits = xp.clip(X @ A, -SOFTMAX_SEQUENCES_CLIP, SOFTMAX_SEQUENCES_CLIP)
     positions = xp.arange(n_tokens)
     running_max = xp.full((n_tokens,), -xp.inf, dtype=logits.dtype)
     total = xp.zeros((n_tokens,), dtype=logits.dtype)
